@@ -1,0 +1,5 @@
+import sys
+
+from daigt.cli import main
+
+sys.exit(main())

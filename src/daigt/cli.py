@@ -1,0 +1,141 @@
+"""The ``daigt`` command: a thin layer over the library, one subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+from daigt import __version__
+from daigt.config import Config, ConfigError
+
+DESCRIPTION = """\
+DAIGT Kit: tell student essays from LLM-written ones, offline.
+
+Trains a byte-level BPE tokenizer on the test essays, builds TF-IDF n-gram features over its tokens, fits a
+MultinomialNB / SGD / logistic / LightGBM ensemble on labelled training essays and writes a Kaggle
+submission (id,generated). Every setting lives in one config (see `daigt config`); any field can be set
+from a TOML file (--config) and overridden on the command line (--set section.field=value).
+"""
+
+EPILOG = """\
+examples:
+  daigt run --competition-dir data/sample/llm-detect-ai-generated-text \\
+            --train data/sample/daigt-external/train.csv --out runs/submission.csv
+  daigt run ... --config my.toml --set features.min_df=2 --set ensemble.averaging=rank
+  daigt cv --train ../shared/data/outfox_essays.csv --protocol lopo --out runs/cv
+  daigt config > my.toml          # the defaults (the public recipe), ready to edit
+
+Exit status: 0 on success, 2 on bad input or config (the message names the file, column, row and fix).
+"""
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, help="TOML file with config fields (default: the public recipe)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+        help="override one config field, e.g. --set features.min_df=2 (repeatable; applied after --config)",
+    )
+
+
+def load_config(args: argparse.Namespace) -> Config:
+    config = Config.from_toml(args.config) if getattr(args, "config", None) else Config()
+    return config.with_overrides(getattr(args, "overrides", []))
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--competition-dir", type=Path, required=True,
+                        help="folder with test_essays.csv (and train_essays.csv, sample_submission.csv, train_prompts.csv)")
+    parser.add_argument("--train", type=Path, nargs="*", default=[], metavar="FILE",
+                        help="external training CSVs (text,label,prompt_name,source); the competition's own "
+                             "train_essays.csv is always used too")
+    parser.add_argument("--out", type=Path, default=Path("submission.csv"), help="submission path (default: %(default)s)")
+    parser.add_argument("--labels", type=Path, help="optional CSV id,generated with the test essays' true labels: prints AUC")
+    add_config_arguments(parser)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from daigt.pipeline import run
+
+    result = run(load_config(args), args.competition_dir, args.train, args.out, show_progress=not args.quiet)
+    print(f"wrote {result.path} ({len(result.submission)} rows{', placeholder guard' if result.guarded else ''})")
+    for name, seconds, peak in result.stages.rows:
+        print(f"  {name:<24} {seconds:8.2f}s   peak RSS {peak:8.0f} MiB")
+    if args.labels:
+        from daigt.submission import auc_against_labels
+
+        print(f"AUC against {args.labels}: {auc_against_labels(result.submission, args.labels):.4f}")
+    return 0
+
+
+def add_show_config_arguments(parser: argparse.ArgumentParser) -> None:
+    add_config_arguments(parser)
+
+
+def show_config_command(args: argparse.Namespace) -> int:
+    sys.stdout.write(load_config(args).to_toml())
+    return 0
+
+
+def _lazy(module: str, name: str) -> Callable:
+    """Import a subcommand's function on first use, so optional extras (torch) load only when needed."""
+
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
+
+
+# (name, help, add-arguments, command)
+COMMANDS = [
+    ("run", "score a competition folder and write submission.csv", add_run_arguments, run_command),
+    ("cv", "cross-validate on labelled files (leave-prompt/source/corpus-out, attacks)",
+     _lazy("daigt.evaluation", "add_cv_arguments"), _lazy("daigt.evaluation", "cv_command")),
+    ("report", "write a self-contained HTML report (ROC, per-prompt AUC, calibration)",
+     _lazy("daigt.evaluation", "add_report_arguments"), _lazy("daigt.evaluation", "report_command")),
+    ("train-transformer", "fine-tune a local encoder checkpoint with prompt-grouped k-fold (needs the torch extra)",
+     _lazy("daigt.transformer.cli", "add_train_arguments"), _lazy("daigt.transformer.cli", "train_command")),
+    ("kernel", "write or update Kaggle kernel folders for your owner/slug",
+     _lazy("daigt.kaggle_kit", "add_kernel_arguments"), _lazy("daigt.kaggle_kit", "kernel_command")),
+    ("config", "print the resolved config as TOML (defaults = the public recipe)",
+     add_show_config_arguments, show_config_command),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="daigt", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"daigt {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, help_text, add_arguments, command in COMMANDS:
+        child = sub.add_parser(name, help=help_text, description=help_text)
+        add_arguments(child)
+        child.add_argument("-q", "--quiet", action="store_true", help="no progress bars, warnings only")
+        child.set_defaults(func=command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from daigt.data import DataError
+    from daigt.tokenizer import ensure_tokenizers_parallelism
+
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    ensure_tokenizers_parallelism()
+    try:
+        return int(args.func(args) or 0)
+    except (DataError, ConfigError) as exc:
+        print(f"daigt {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The run, top to bottom, as the Kaggle kernel does it.
+
+read files → clean texts → train BPE on the test essays → encode → TF-IDF n-grams with the test vocabulary →
+fit the ensemble on the training essays → score the test essays → (blend a transformer) → submission.csv.
+
+``fit_predict`` is the transductive core (it needs the test texts to build the tokenizer and vocabulary);
+``run`` wraps it with file handling, the commit-time guard and the outputs written beside the submission.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from daigt.config import Config
+from daigt.data import (
+    TextNormalizer,
+    UnseenCharacterFilter,
+    check_trainable,
+    competition_training_rows,
+    read_competition_dir,
+    read_training_files,
+    sample_rows,
+)
+from daigt.features import NgramTfidfVectorizer
+from daigt.io import write_text_atomic
+from daigt.models import build_ensemble, rank_scores
+from daigt.stages import StageLog, peak_rss_mb
+from daigt.submission import make_submission, write_submission
+from daigt.tokenizer import BPETokenizer, EncodedCorpus
+
+log = logging.getLogger("daigt")
+
+GUARD_SCORE = 0.5
+
+
+@dataclass
+class RunResult:
+    """What a run produced: the submission frame, where it went, and how long each stage took."""
+
+    submission: pd.DataFrame
+    path: Path
+    stages: StageLog
+    guarded: bool
+    n_train: int
+    config_path: Path | None = None
+    extras: dict = field(default_factory=dict)
+
+
+def clean_texts(config: Config, train_texts: list[str], test_texts: list[str]) -> tuple[list[str], list[str]]:
+    normalizer = TextNormalizer(nfc=config.data.nfc, strip_anonymisation=config.data.strip_anonymisation)
+    train_texts = normalizer.fit_transform(train_texts)
+    test_texts = normalizer.transform(test_texts)
+    if config.data.drop_unseen_chars:
+        test_texts = UnseenCharacterFilter().fit(train_texts).transform(test_texts)
+    return train_texts, test_texts
+
+
+def encode_corpora(
+    config: Config, train_texts: list[str], test_texts: list[str], stages: StageLog, show_progress: bool = True
+) -> tuple[BPETokenizer, EncodedCorpus, EncodedCorpus]:
+    with stages.stage("train tokenizer"):
+        fit_texts = test_texts if config.tokenizer.fit_on == "test" else train_texts + test_texts
+        tokenizer = BPETokenizer.from_config(config.tokenizer, show_progress=show_progress).fit(fit_texts)
+    with stages.stage("encode"):
+        train_ids = tokenizer.encode(train_texts, desc="encode train")
+        test_ids = tokenizer.encode(test_texts, desc="encode test")
+    return tokenizer, train_ids, test_ids
+
+
+def tfidf_features(config: Config, train_ids: EncodedCorpus, test_ids: EncodedCorpus, stages: StageLog):
+    """TF-IDF matrices for both sides, with the vocabulary learned where the config says."""
+    with stages.stage("featurize"):
+        vocabulary_docs = test_ids if config.features.vocabulary_from == "test" else EncodedCorpus.concatenate(
+            [train_ids, test_ids]
+        )
+        vectorizer = NgramTfidfVectorizer(
+            ngram_range=tuple(config.features.ngram_range),
+            min_df=config.features.min_df,
+            max_df=config.features.max_df,
+            sublinear_tf=config.features.sublinear_tf,
+            chunk_docs=config.features.chunk_docs,
+        ).fit(train_ids, vocabulary_from=vocabulary_docs)
+        X_train = vectorizer.transform(train_ids)
+        X_test = vectorizer.transform(test_ids)
+        log.info("TF-IDF: %d features, train %s, test %s", X_train.shape[1], X_train.shape, X_test.shape)
+    return vectorizer, X_train, X_test
+
+
+def fit_predict(
+    config: Config,
+    train: pd.DataFrame,
+    test_texts: Sequence[str],
+    stages: StageLog | None = None,
+    show_progress: bool = True,
+) -> np.ndarray:
+    """P(machine) for every test text, from a model fitted on ``train`` (columns ``text``, ``label``)."""
+    stages = stages if stages is not None else StageLog()
+    with stages.stage("clean texts"):
+        train_texts, test_list = clean_texts(config, list(train["text"]), list(test_texts))
+        labels = train["label"].to_numpy()
+    tokenizer, train_ids, test_ids = encode_corpora(config, train_texts, test_list, stages, show_progress)
+    del train_texts
+    _, X_train, X_test = tfidf_features(config, train_ids, test_ids, stages)
+    del train_ids, test_ids
+    with stages.stage("fit ensemble"):
+        ensemble = build_ensemble(config.ensemble, seed=config.seed).fit(X_train, labels)
+    del X_train
+    with stages.stage("predict"):
+        scores = ensemble.predict_proba(X_test)[:, 1]
+    return scores
+
+
+def blend_transformer(config: Config, tfidf_scores: np.ndarray, test_texts: Sequence[str], stages: StageLog) -> np.ndarray:
+    """Rank-blend a fine-tuned transformer's scores when a model directory is configured and present."""
+    model_dir = config.transformer.model_dir
+    if not model_dir:
+        return tfidf_scores
+    if not Path(model_dir).exists():
+        log.warning("transformer.model_dir %s does not exist: skipping the transformer track", model_dir)
+        return tfidf_scores
+    from daigt.transformer import predict_texts
+
+    with stages.stage("transformer inference"):
+        scores = predict_texts(
+            model_dir, list(test_texts), batch_size=config.transformer.batch_size, max_length=config.transformer.max_length
+        )
+    w = config.transformer.weight
+    return (1 - w) * rank_scores(tfidf_scores) + w * rank_scores(scores)
+
+
+def training_rows(config: Config, competition, train_files: Sequence[str | Path]) -> pd.DataFrame:
+    """The competition's own train_essays plus every external file, de-duplicated across all of them."""
+    parts = [competition_training_rows(competition)]
+    if train_files:
+        parts.append(read_training_files(list(train_files), dedupe=False, prompts=competition.prompts))
+    train = pd.concat(parts, ignore_index=True)
+    if config.data.dedupe:
+        before = len(train)
+        train = train.drop_duplicates("text", keep="first").reset_index(drop=True)
+        if len(train) < before:
+            log.info("dropped %d duplicate training texts across files", before - len(train))
+    if config.data.max_train_rows:
+        train = sample_rows(train, config.data.max_train_rows, seed=config.seed)
+    return train
+
+
+def run(
+    config: Config,
+    competition_dir: str | Path,
+    train_files: Sequence[str | Path],
+    out_path: str | Path,
+    show_progress: bool = True,
+) -> RunResult:
+    """Read the competition folder and training files, write a validated ``submission.csv`` atomically.
+
+    Beside the submission go ``<name>.config.toml`` (the resolved config) and ``<name>.run.json`` (stage
+    timings and peak memory), so every submission can be traced and rerun.
+    """
+    out_path = Path(out_path)
+    stages = StageLog()
+    log.info("resolved config:\n%s", config.to_toml())
+    with stages.stage("read data"):
+        competition = read_competition_dir(competition_dir)
+        test = competition.test
+    guarded = len(test) < config.guard.min_test_rows
+    if guarded:
+        log.warning(
+            "test set has %d rows (< guard.min_test_rows = %d): the placeholder run; writing %.1f for every essay "
+            "without training", len(test), config.guard.min_test_rows, GUARD_SCORE,
+        )
+        scores, n_train = np.full(len(test), GUARD_SCORE), 0
+    else:
+        with stages.stage("read training data"):
+            train = training_rows(config, competition, train_files)
+            check_trainable(train)
+            n_train = len(train)
+            log.info("training on %d essays (%d machine), scoring %d test essays", n_train, int(train["label"].sum()), len(test))
+        scores = fit_predict(config, train, list(test["text"]), stages, show_progress)
+        del train
+        scores = blend_transformer(config, scores, list(test["text"]), stages)
+    with stages.stage("write submission"):
+        submission = make_submission(test["id"], scores)
+        write_submission(submission, out_path, list(test["id"]))
+        config_path = config.save(out_path.with_suffix(".config.toml"))
+        record = {"stages": stages.as_dicts(), "peak_rss_mb": round(peak_rss_mb(), 1), "guarded": guarded,
+                  "n_train": n_train, "n_test": len(test)}
+        write_text_atomic(out_path.with_suffix(".run.json"), json.dumps(record, indent=2))
+    total = sum(s for _, s, _ in stages.rows)
+    log.info("wrote %s (%d rows) in %.1fs total, peak RSS %.0f MiB", out_path, len(submission), total, peak_rss_mb())
+    return RunResult(submission, out_path, stages, guarded, n_train, config_path)

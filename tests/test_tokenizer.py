@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+
+from daigt.tokenizer import BPETokenizer, EncodedCorpus
+
+TEXTS = [
+    "The electoral college is an outdated system that should be abolished.",
+    "Cars are a big part of our lives, but limiting car usage has advantages.",
+    "In conclusion, the Face on Mars is just a natural landform.",
+    "Driverless cars are coming, and they will change how we travel.",
+] * 5
+
+
+def test_fit_is_deterministic_and_round_trips(tmp_path):
+    a = BPETokenizer(vocab_size=300, show_progress=False).fit(TEXTS)
+    b = BPETokenizer(vocab_size=300, show_progress=False).fit(TEXTS)
+    ea, eb = a.encode(TEXTS), b.encode(TEXTS)
+    assert np.array_equal(ea.ids, eb.ids) and np.array_equal(ea.offsets, eb.offsets)
+    loaded = BPETokenizer.from_pretrained(a.save_pretrained(tmp_path / "tok"))
+    assert loaded.get_params() == a.get_params()
+    assert np.array_equal(loaded.encode(TEXTS).ids, ea.ids)
+
+
+def test_encoding_matches_token_strings_and_batches():
+    tok = BPETokenizer(vocab_size=300, batch_size=3, show_progress=False).fit(TEXTS)
+    enc = tok.encode(TEXTS)
+    assert len(enc) == len(TEXTS) and enc.ids.dtype == np.int32
+    tokens = tok.tokens(TEXTS)
+    for i, toks in enumerate(tokens):
+        assert [tok.id_to_token(t) for t in enc[i]] == toks
+    assert "[CLS]" not in {t for toks in tokens for t in toks}  # no special tokens added
+
+
+def test_lowercase_and_nfc_normalisers():
+    tok = BPETokenizer(vocab_size=300, lowercase=True, show_progress=False).fit(TEXTS)
+    assert tok.tokens(["ELECTORAL"]) == tok.tokens(["electoral"])
+    nfc = BPETokenizer(vocab_size=300, show_progress=False).fit(TEXTS + ["caf\u00e9"])
+    assert nfc.tokens(["cafe\u0301"]) == nfc.tokens(["caf\u00e9"])
+    with pytest.raises(ValueError, match="normalizer"):
+        BPETokenizer(normalizer="nfd").fit(TEXTS)
+
+
+def test_unfitted_tokenizer_says_so():
+    with pytest.raises(RuntimeError, match="not fitted"):
+        BPETokenizer().encode(["x"])
+
+
+def test_encoded_corpus_helpers():
+    c = EncodedCorpus.from_sequences([[1, 2, 3], [], [4]])
+    assert len(c) == 3 and list(c[0]) == [1, 2, 3] and len(c[1]) == 0 and list(c.lengths) == [3, 0, 1]
+    both = EncodedCorpus.concatenate([c, EncodedCorpus.from_sequences([[5, 6]])])
+    assert [list(both[i]) for i in range(4)] == [[1, 2, 3], [], [4], [5, 6]]
+    assert [list(x) for x in (c.subset([2, 0])[0], c.subset([2, 0])[1])] == [[4], [1, 2, 3]]
+    with pytest.raises(ValueError):
+        EncodedCorpus(np.array([1, 2], np.int32), np.array([0, 1]))
