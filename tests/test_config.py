@@ -29,9 +29,13 @@ def test_partial_file_keeps_other_defaults(tmp_path):
     assert c.seed == 7 and c.features.min_df == 2 and c.features.ngram_range == (3, 5)
 
 
-def test_every_field_has_a_docstring_or_obvious_name():
-    # the reference in README is generated from `daigt config`; every section must serialise
-    text = Config().to_toml()
+def test_documented_toml_is_the_config_reference():
+    from daigt.config import field_docs, tomllib
+
+    text = Config().to_toml(documented=True)
+    assert Config.from_dict(tomllib.loads(text)) == Config()
+    docs = field_docs()
+    assert "features.min_df" in docs and "ensemble.lightgbm.max_features" in docs and "guard.min_test_rows" in docs
     for f in dataclasses.fields(Config):
         assert f.name in text
 
@@ -44,6 +48,8 @@ def test_every_field_has_a_docstring_or_obvious_name():
         ("features.min_df=two", "expected int"),
         ("no-equals-sign", "section.field=value"),
         ("features.ngram_range=[3]", "expected 2 values"),
+        ("features.vocabulary_from=train", "use one of"),
+        ("ensemble.averaging=median", "use one of"),
     ],
 )
 def test_bad_overrides_name_the_key(override, fragment):

@@ -76,7 +76,7 @@ def add_show_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def show_config_command(args: argparse.Namespace) -> int:
-    sys.stdout.write(load_config(args).to_toml())
+    sys.stdout.write(load_config(args).to_toml(documented=True))
     return 0
 
 

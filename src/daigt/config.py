@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_type_hints
@@ -23,6 +24,14 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 class ConfigError(ValueError):
     """A config file or override that cannot be applied; the message says which key and how to fix it."""
+
+
+CHOICES = {
+    ("TokenizerConfig", "normalizer"): ("nfc", "nfkc", "none"),
+    ("TokenizerConfig", "fit_on"): ("test", "train+test"),
+    ("FeatureConfig", "vocabulary_from"): ("test", "train+test"),
+    ("EnsembleConfig", "averaging"): ("probability", "rank"),
+}
 
 
 @dataclass(frozen=True)
@@ -48,12 +57,15 @@ class TokenizerConfig:
     """Byte-level BPE trained at run time (the public recipe trains it on the test essays)."""
 
     vocab_size: int = 30522
+    """Target vocabulary size, special tokens included."""
     min_frequency: int = 0
     """Minimum pair frequency for a merge; 0 is the ``tokenizers`` default the public recipe used."""
     lowercase: bool = False
+    """Lowercase before BPE (the recipe keeps case: capitalisation habits differ between students and LLMs)."""
     normalizer: str = "nfc"
     """One of ``nfc``, ``nfkc``, ``none``."""
     special_tokens: tuple[str, ...] = ("[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]")
+    """Reserved tokens; never emitted while encoding essays, kept for compatibility with the recipe's vocab."""
     fit_on: str = "test"
     """Texts the tokenizer is trained on: ``test`` (public recipe) or ``train+test``."""
     batch_size: int = 1024
@@ -65,12 +77,14 @@ class FeatureConfig:
     """TF-IDF over word n-grams of BPE tokens."""
 
     ngram_range: tuple[int, int] = (3, 5)
+    """Smallest and largest n of the token n-grams."""
     min_df: int = 1
     """Minimum number of vocabulary documents an n-gram must occur in (``min_df=2`` is a reported private-LB
     improvement and the usual cure for running out of memory)."""
     max_df: float = 1.0
     """Drop n-grams occurring in more than this fraction of vocabulary documents."""
     sublinear_tf: bool = True
+    """Use ``1 + log(tf)``: long essays should not win by repetition."""
     vocabulary_from: str = "test"
     """Texts the n-gram vocabulary is learned from: ``test`` (public recipe) or ``train+test``."""
     chunk_docs: int = 4096
@@ -79,22 +93,34 @@ class FeatureConfig:
 
 @dataclass(frozen=True)
 class MNBConfig:
+    """MultinomialNB member."""
+
     weight: float = 0.07
+    """Voting weight; 0 switches the member off."""
     alpha: float = 0.02
+    """Additive smoothing; small, because TF-IDF rows are L2-normalised fractions, not counts."""
 
 
 @dataclass(frozen=True)
 class SGDConfig:
+    """Linear model trained by SGD (the recipe's strongest single member)."""
+
     weight: float = 0.31
+    """Voting weight; 0 switches the member off."""
     loss: str = "modified_huber"
+    """``modified_huber`` gives probabilities; ``log_loss`` also works."""
     max_iter: int = 8000
     tol: float = 1e-4
 
 
 @dataclass(frozen=True)
 class LogisticConfig:
+    """Logistic regression member (off in the public recipe)."""
+
     weight: float = 0.0
+    """Voting weight; 0 switches the member off."""
     C: float = 10.0
+    """Inverse regularisation strength."""
     max_iter: int = 1000
 
 
@@ -103,6 +129,7 @@ class LightGBMConfig:
     """LightGBM member; the recipe's hyper-parameters. ``weight = 0`` switches it off."""
 
     weight: float = 0.31
+    """Voting weight; 0 switches the member off (it is the slowest member by far)."""
     n_estimators: int = 1500
     learning_rate: float = 0.05073909898961407
     colsample_bytree: float = 0.726023996436955
@@ -140,7 +167,9 @@ class TransformerConfig:
     weight: float = 0.5
     """Weight of the transformer's ranks in the blend (the TF-IDF ensemble gets ``1 - weight``)."""
     batch_size: int = 32
+    """Essays per inference batch."""
     max_length: int = 512
+    """Tokens per essay; longer essays are truncated."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +186,7 @@ class Config:
     """Everything a run needs besides its input files."""
 
     seed: int = 42
+    """Seed for every random choice (sampling, SGD, LightGBM, augmentation): same inputs, same submission."""
     data: DataConfig = field(default_factory=DataConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
@@ -202,8 +232,9 @@ class Config:
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
-    def to_toml(self) -> str:
-        return _dump_toml(self.to_dict())
+    def to_toml(self, documented: bool = False) -> str:
+        """TOML text; ``documented=True`` adds each field's docstring as a comment (the config reference)."""
+        return _dump_toml(self.to_dict(), docs=field_docs() if documented else None)
 
     def save(self, path: str | Path) -> Path:
         from daigt.io import write_text_atomic
@@ -233,6 +264,9 @@ def _build(cls: type, values: Any, where: str) -> Any:
             kwargs[name] = _build(hint, value, f"{where}.{name}" if where else name)
         else:
             kwargs[name] = _coerce(value, hint, f"{where}: field {name!r}")
+            choices = CHOICES.get((cls.__name__, name))
+            if choices and kwargs[name] not in choices:
+                raise ConfigError(f"{where}: field {name!r} = {kwargs[name]!r}; use one of {list(choices)}")
     return cls(**kwargs)
 
 
@@ -253,13 +287,46 @@ def _coerce(value: Any, hint: Any, where: str) -> Any:
     return value
 
 
-def _dump_toml(values: dict[str, Any], prefix: str = "") -> str:
-    scalars = [f"{k} = {_toml_value(v)}" for k, v in values.items() if not isinstance(v, dict)]
-    lines = ([f"[{prefix}]"] if prefix and scalars else []) + scalars
-    blocks = ["\n".join(lines)] if lines else []
+def field_docs() -> dict[str, str]:
+    """``{"section.field": docstring}`` read from this module's source: docs live next to the fields."""
+    import ast
+    import inspect
+
+    docs: dict[str, str] = {}
+    for node in ast.parse(inspect.getsource(sys.modules[__name__])).body:
+        if not isinstance(node, ast.ClassDef):
+            continue
+        body = node.body
+        for stmt, nxt in zip(body, body[1:] + [None]):
+            if isinstance(stmt, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(getattr(nxt, "value", None), ast.Constant):
+                docs[f"{node.name}.{stmt.target.id}"] = " ".join(str(nxt.value.value).split())
+    paths: dict[str, str] = {}
+
+    def walk(cls: type, prefix: str) -> None:
+        for f in dataclasses.fields(cls):
+            hint = get_type_hints(cls)[f.name]
+            if dataclasses.is_dataclass(hint):
+                walk(hint, f"{prefix}{f.name}.")
+            elif f"{cls.__name__}.{f.name}" in docs:
+                paths[f"{prefix}{f.name}"] = docs[f"{cls.__name__}.{f.name}"]
+
+    walk(Config, "")
+    return paths
+
+
+def _dump_toml(values: dict[str, Any], prefix: str = "", docs: dict[str, str] | None = None) -> str:
+    lines = [f"[{prefix}]"] if prefix else []
     for key, value in values.items():
         if isinstance(value, dict):
-            blocks.append(_dump_toml(value, f"{prefix}.{key}" if prefix else key))
+            continue
+        doc = (docs or {}).get(f"{prefix}.{key}" if prefix else key)
+        if doc:
+            lines.extend(f"# {line}" for line in textwrap.wrap(doc, 100))
+        lines.append(f"{key} = {_toml_value(value)}")
+    blocks = ["\n".join(lines)] if len(lines) > (1 if prefix else 0) else []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            blocks.append(_dump_toml(value, f"{prefix}.{key}" if prefix else key, docs))
     return "\n\n".join(b for b in blocks if b) + ("\n" if not prefix else "")
 
 
