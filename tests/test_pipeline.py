@@ -101,3 +101,25 @@ def test_quality_floor_leave_one_prompt_out_on_shared_persuade_essays(shared_dat
     frame = read_training_files([shared_data / "outfox_essays.csv"])
     aucs = leave_one_prompt_out_aucs(frame, largest_prompts(frame), Config().with_overrides(FAST))
     assert min(aucs.values()) >= SHARED_LOPO_FLOOR, aucs
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["augment.typo_rate=0.5", "augment.typo_char_noise=0.05"],
+        ["pseudo_label.enabled=true", "pseudo_label.low_quantile=0.2", "pseudo_label.high_quantile=0.8"],
+        ["ensemble.style.weight=0.3"],
+        ["data.spelling_repair=true", "data.drop_unseen_chars=true"],
+        ["features.vocabulary_from=train+test", "tokenizer.fit_on=train+test", "features.min_df=2"],
+    ],
+)
+def test_robustness_options_change_scores_and_stay_valid(sample_train, overrides):
+    frame = read_training_files([sample_train])
+    held = frame["prompt_name"] == largest_prompts(frame, 1)[0]
+    train, test = frame[~held].head(400), frame[held].head(120)
+    base = Config().with_overrides(["ensemble.lightgbm.weight=0"])
+    plain = fit_predict(base, train, list(test["text"]), show_progress=False)
+    varied = fit_predict(base.with_overrides(overrides), train, list(test["text"]), show_progress=False)
+    assert varied.shape == plain.shape and np.isfinite(varied).all() and (varied >= 0).all() and (varied <= 1).all()
+    assert not np.allclose(varied, plain)
+    assert roc_auc_score(test["label"], varied) > 0.7

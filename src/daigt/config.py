@@ -31,6 +31,8 @@ CHOICES = {
     ("TokenizerConfig", "fit_on"): ("test", "train+test"),
     ("FeatureConfig", "vocabulary_from"): ("test", "train+test"),
     ("EnsembleConfig", "averaging"): ("probability", "rank"),
+    ("AugmentConfig", "typo_mode"): ("append", "replace"),
+    ("StyleConfig", "model"): ("logistic", "lightgbm"),
 }
 
 
@@ -46,10 +48,36 @@ class DataConfig:
     drop_unseen_chars: bool = False
     """Drop characters of the test texts that never occur in the training texts (the hidden test carries
     character-level obfuscation that training data lacks)."""
+    spelling_repair: bool = False
+    """Repair test-text words that are one substitution away from exactly one frequent test-text word (undoes
+    the hidden test's character-substitution obfuscation)."""
     dedupe: bool = True
     """Drop training texts that occur more than once across all training files (first occurrence kept)."""
     max_train_rows: int = 0
     """Cap on training rows after de-duplication (0 = no cap); a stratified, seeded sample is kept."""
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training-time character noise on machine essays, so typos stop meaning "human"."""
+
+    typo_rate: float = 0.0
+    """Share of machine training essays given random typos (0 = off; ~0.3 was reported to help privately)."""
+    typo_char_noise: float = 0.02
+    """Share of characters changed in a chosen essay (swaps, deletions, insertions, case flips)."""
+    typo_mode: str = "append"
+    """``append`` adds noisy copies next to the clean essays; ``replace`` swaps them in."""
+
+
+@dataclass(frozen=True)
+class PseudoLabelConfig:
+    """Refit once with the most confident test essays added as training rows (transductive)."""
+
+    enabled: bool = False
+    low_quantile: float = 0.1
+    """Test essays scored at or below this quantile join as human."""
+    high_quantile: float = 0.9
+    """Test essays scored at or above this quantile join as machine."""
 
 
 @dataclass(frozen=True)
@@ -147,6 +175,16 @@ class LightGBMConfig:
 
 
 @dataclass(frozen=True)
+class StyleConfig:
+    """Cheap style/readability features (typo rate, punctuation, sentence lengths, type/token ratio)."""
+
+    weight: float = 0.0
+    """Weight of the style model against the TF-IDF members' total weight; 0 switches it off."""
+    model: str = "logistic"
+    """``logistic`` or ``lightgbm``."""
+
+
+@dataclass(frozen=True)
 class EnsembleConfig:
     """Members and how their scores are combined. A member with weight 0 is not fitted at all."""
 
@@ -156,6 +194,7 @@ class EnsembleConfig:
     sgd: SGDConfig = field(default_factory=SGDConfig)
     logistic: LogisticConfig = field(default_factory=LogisticConfig)
     lightgbm: LightGBMConfig = field(default_factory=LightGBMConfig)
+    style: StyleConfig = field(default_factory=StyleConfig)
 
 
 @dataclass(frozen=True)
@@ -188,9 +227,11 @@ class Config:
     seed: int = 42
     """Seed for every random choice (sampling, SGD, LightGBM, augmentation): same inputs, same submission."""
     data: DataConfig = field(default_factory=DataConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
     tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
     features: FeatureConfig = field(default_factory=FeatureConfig)
     ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
+    pseudo_label: PseudoLabelConfig = field(default_factory=PseudoLabelConfig)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
     guard: GuardConfig = field(default_factory=GuardConfig)
 

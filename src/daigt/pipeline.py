@@ -17,7 +17,9 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
+from daigt.augment import SpellingRepair, TypoAugmenter
 from daigt.config import Config
 from daigt.data import (
     TextNormalizer,
@@ -30,8 +32,9 @@ from daigt.data import (
 )
 from daigt.features import NgramTfidfVectorizer
 from daigt.io import write_text_atomic
-from daigt.models import build_ensemble, rank_scores
+from daigt.models import build_ensemble, combine_scores, ensemble_members, rank_scores
 from daigt.stages import StageLog, peak_rss_mb
+from daigt.style import StyleClassifier
 from daigt.submission import make_submission, write_submission
 from daigt.tokenizer import BPETokenizer, EncodedCorpus
 
@@ -59,7 +62,20 @@ def clean_texts(config: Config, train_texts: list[str], test_texts: list[str]) -
     test_texts = normalizer.transform(test_texts)
     if config.data.drop_unseen_chars:
         test_texts = UnseenCharacterFilter().fit(train_texts).transform(test_texts)
+    if config.data.spelling_repair:
+        test_texts = SpellingRepair().fit_transform(test_texts)
     return train_texts, test_texts
+
+
+def augmented_training_rows(config: Config, train: pd.DataFrame) -> pd.DataFrame:
+    """Training rows with typo-noised machine essays added (or swapped in) when ``augment.typo_rate > 0``."""
+    if config.augment.typo_rate <= 0:
+        return train
+    augmenter = TypoAugmenter(
+        rate=config.augment.typo_rate, char_noise=config.augment.typo_char_noise, mode=config.augment.typo_mode,
+        seed=config.seed,
+    )
+    return augmenter.transform(train[["text", "label"]])
 
 
 def encode_corpora(
@@ -103,18 +119,48 @@ def fit_predict(
     """P(machine) for every test text, from a model fitted on ``train`` (columns ``text``, ``label``)."""
     stages = stages if stages is not None else StageLog()
     with stages.stage("clean texts"):
+        train = augmented_training_rows(config, train)
         train_texts, test_list = clean_texts(config, list(train["text"]), list(test_texts))
         labels = train["label"].to_numpy()
     tokenizer, train_ids, test_ids = encode_corpora(config, train_texts, test_list, stages, show_progress)
-    del train_texts
     _, X_train, X_test = tfidf_features(config, train_ids, test_ids, stages)
     del train_ids, test_ids
     with stages.stage("fit ensemble"):
         ensemble = build_ensemble(config.ensemble, seed=config.seed).fit(X_train, labels)
-    del X_train
     with stages.stage("predict"):
         scores = ensemble.predict_proba(X_test)[:, 1]
+    if config.pseudo_label.enabled:
+        with stages.stage("pseudo-label refit"):
+            scores = pseudo_label_refit(config, X_train, labels, X_test, scores)
+    del X_train, X_test
+    if config.ensemble.style.weight > 0:
+        with stages.stage("style member"):
+            scores = blend_style(config, train_texts, labels, test_list, scores)
     return scores
+
+
+def pseudo_label_refit(config: Config, X_train, labels: np.ndarray, X_test, scores: np.ndarray) -> np.ndarray:
+    """Refit on the training rows plus the most confident test rows, reusing their already-built features."""
+    low, high = np.quantile(scores, [config.pseudo_label.low_quantile, config.pseudo_label.high_quantile])
+    if low >= high:
+        log.warning("pseudo-labelling skipped: test scores are too concentrated to pick confident essays")
+        return scores
+    picked = np.flatnonzero((scores <= low) | (scores >= high))
+    log.info("pseudo-labelling: %d test essays join the training rows", len(picked))
+    X = sp.vstack([X_train, X_test[picked]], format="csr")
+    y = np.concatenate([labels, (scores[picked] >= high).astype(labels.dtype)])
+    return build_ensemble(config.ensemble, seed=config.seed).fit(X, y).predict_proba(X_test)[:, 1]
+
+
+def blend_style(config: Config, train_texts: list[str], labels: np.ndarray, test_texts: list[str],
+                scores: np.ndarray) -> np.ndarray:
+    """Add the style model with its weight relative to the TF-IDF members' total weight."""
+    style = StyleClassifier(model=config.ensemble.style.model, seed=config.seed).fit(train_texts, labels)
+    tfidf_weight = sum(m[2] for m in ensemble_members(config.ensemble, config.seed))
+    return combine_scores(
+        [scores, style.predict_proba(test_texts)[:, 1]], [tfidf_weight, config.ensemble.style.weight],
+        config.ensemble.averaging,
+    )
 
 
 def blend_transformer(config: Config, tfidf_scores: np.ndarray, test_texts: Sequence[str], stages: StageLog) -> np.ndarray:
