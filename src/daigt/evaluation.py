@@ -1,0 +1,775 @@
+"""Honest validation: protocols that hold out what the hidden test holds out, and the metrics to read them.
+
+CV on the competition's train set was useless because the hidden test asks about *unseen* prompts, generators
+and noise. Every protocol here therefore holds out a whole group (a prompt, a generator, a corpus, a set of
+adversarial texts) and trains on the rest, so a score says how the kit generalises rather than how well it
+memorises a topic. Folds index rows by position (``df.iloc``) so they work on any index.
+
+The metric helpers take plain arrays; ``evaluate`` runs any ``fit_predict(config, train_df, test_texts)``
+callable (``daigt.pipeline.fit_predict`` has exactly that signature) over the folds and tabulates AUC and
+TPR at low FPR overall, per fold, per prompt and per generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from daigt.config import Config, ConfigError
+
+log = logging.getLogger("daigt")
+
+REQUIRED_COLUMNS = ("text", "label", "prompt_name", "source", "file")
+PROTOCOLS = ("group-kfold", "lopo", "loso", "lcoo", "attack")
+FPR_TARGETS = (0.01, 0.05)
+
+FitPredict = Callable[[Config, pd.DataFrame, list], np.ndarray]
+
+
+class EvaluationError(ValueError):
+    """A data frame, fold or prediction that cannot be evaluated; the message says what and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One held-out group: positions (``df.iloc``) of its training and test rows, never overlapping."""
+
+    name: str
+    train_idx: np.ndarray
+    test_idx: np.ndarray
+
+    def __post_init__(self) -> None:
+        if np.intersect1d(self.train_idx, self.test_idx).size:
+            raise EvaluationError(f"fold {self.name!r}: train and test rows overlap")
+        if len(self.test_idx) == 0 or len(self.train_idx) == 0:
+            raise EvaluationError(f"fold {self.name!r}: empty train or test set")
+
+
+# ---- metrics -----------------------------------------------------------------------------------------
+def auc(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> float:
+    """ROC AUC, or NaN when only one label is present (a fold that cannot be scored, not an error)."""
+    from sklearn.metrics import roc_auc_score
+
+    labels = np.asarray(labels)
+    if len(np.unique(labels)) < 2:
+        return float("nan")
+    return float(roc_auc_score(labels, np.asarray(scores, dtype=np.float64)))
+
+
+def tpr_at_fpr(labels: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray, max_fpr: float) -> float:
+    """Share of machine essays caught at the best threshold that flags at most ``max_fpr`` of human essays.
+
+    AUC averages over all thresholds; a detector is used at one threshold with few false accusations, which
+    is what this reports. Tied scores are never split (a threshold flags all rows of a score or none).
+    """
+    from sklearn.metrics import roc_curve
+
+    labels = np.asarray(labels)
+    if len(np.unique(labels)) < 2:
+        return float("nan")
+    fpr, tpr, _ = roc_curve(labels, np.asarray(scores, dtype=np.float64), drop_intermediate=False)
+    return float(tpr[fpr <= max_fpr + 1e-12].max())
+
+
+def _metric_row(labels: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "n_human": int((labels == 0).sum()),
+        "n_machine": int((labels == 1).sum()),
+        "auc": auc(labels, scores),
+    }
+    for target in FPR_TARGETS:
+        row[_tpr_column(target)] = tpr_at_fpr(labels, scores, target)
+    return row
+
+
+def _tpr_column(target: float) -> str:
+    return f"tpr_at_{target * 100:g}pct_fpr"
+
+
+# ---- protocols -----------------------------------------------------------------------------------------
+def validate_frame(df: pd.DataFrame, where: str = "data") -> None:
+    """Fail early, naming the column and the fix, instead of deep inside a fold."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise EvaluationError(
+            f"{where}: missing column(s) {missing}; labelled data needs {list(REQUIRED_COLUMNS)} "
+            "(read it with daigt.data.read_training_files)"
+        )
+    bad = ~df["label"].isin([0, 1])
+    if bad.any():
+        pos = int(np.flatnonzero(bad.to_numpy())[0])
+        raise EvaluationError(
+            f"{where}: column 'label' row {pos} has {df['label'].iloc[pos]!r}; labels must be 0 (human) or 1 (machine)"
+        )
+
+
+def _labels(df: pd.DataFrame) -> np.ndarray:
+    return df["label"].to_numpy(dtype=np.int64)
+
+
+def _column(df: pd.DataFrame, name: str) -> np.ndarray:
+    return df[name].astype("object").where(df[name].notna(), "").astype(str).to_numpy()
+
+
+def _fold_or_skip(name: str, train: np.ndarray, test: np.ndarray, labels: np.ndarray) -> Fold | None:
+    """A fold whose test rows carry one label has no AUC: skip it, loudly, rather than report NaN later."""
+    present = np.unique(labels[test])
+    if len(present) < 2:
+        log.warning("fold %r skipped: its %d test rows all have label %s", name, len(test), present.tolist())
+        return None
+    if len(train) == 0 or len(np.unique(labels[train])) < 2:
+        log.warning("fold %r skipped: its training rows do not contain both labels", name)
+        return None
+    return Fold(name, np.sort(train).astype(np.int64), np.sort(test).astype(np.int64))
+
+
+def _complement(n: int, test: np.ndarray) -> np.ndarray:
+    mask = np.ones(n, dtype=bool)
+    mask[test] = False
+    return np.flatnonzero(mask)
+
+
+def prompt_group_kfold(df: pd.DataFrame, n_splits: int = 5, seed: int = 42) -> list[Fold]:
+    """K folds with every prompt in exactly one test fold (prompt-disjoint train/test).
+
+    Prompts are shuffled by ``seed`` and dealt largest-first to the currently smallest fold, so folds are
+    balanced in rows and the split is reproducible.
+    """
+    validate_frame(df)
+    prompts = _column(df, "prompt_name")
+    names, counts = np.unique(prompts, return_counts=True)
+    if n_splits < 2 or n_splits > len(names):
+        raise EvaluationError(f"group-kfold: n_splits={n_splits} must be between 2 and the {len(names)} prompts")
+    order = np.random.default_rng(seed).permutation(len(names))
+    order = order[np.argsort(-counts[order], kind="stable")]
+    sizes = np.zeros(n_splits, dtype=np.int64)
+    fold_of: dict[str, int] = {}
+    for i in order:
+        k = int(np.argmin(sizes))
+        fold_of[names[i]] = k
+        sizes[k] += counts[i]
+    assignment = np.array([fold_of[p] for p in prompts])
+    labels, folds = _labels(df), []
+    for k in range(n_splits):
+        test = np.flatnonzero(assignment == k)
+        fold = _fold_or_skip(f"fold{k}", _complement(len(df), test), test, labels)
+        if fold is not None:
+            folds.append(fold)
+    return folds
+
+
+def leave_one_prompt_out(
+    df: pd.DataFrame, prompts: Sequence[str] | None = None, min_rows: int = 20
+) -> list[Fold]:
+    """One fold per prompt: test on all its essays, train on every other prompt's.
+
+    ``prompts`` picks which prompts become test folds (all with ``min_rows`` rows by default); training always
+    uses every other prompt, so the folds measure transfer to an unseen topic.
+    """
+    validate_frame(df)
+    column = _column(df, "prompt_name")
+    names, counts = np.unique(column, return_counts=True)
+    if prompts is None:
+        chosen = [str(n) for n, c in zip(names, counts) if c >= min_rows]
+    else:
+        unknown = sorted(set(prompts) - set(names.tolist()))
+        if unknown:
+            raise EvaluationError(
+                f"lopo: prompt(s) {unknown} not in column 'prompt_name'; known: {sorted(names.tolist())[:20]}"
+            )
+        chosen = list(prompts)
+    labels, folds = _labels(df), []
+    for name in chosen:
+        test = np.flatnonzero(column == name)
+        fold = _fold_or_skip(name, _complement(len(df), test), test, labels)
+        if fold is not None:
+            folds.append(fold)
+    return folds
+
+
+def _human_halves(df: pd.DataFrame, seed: int, by: str = "random") -> tuple[np.ndarray, np.ndarray]:
+    """Split human rows in two: (held out for testing, kept for training).
+
+    ``random`` halves every prompt's humans (the test humans share topics with training humans);
+    ``prompt`` deals whole prompts to either half, so test humans also write on topics unseen among training
+    humans (machine rows on those topics remain in training, so this is not prompt-disjoint overall).
+    """
+    rng = np.random.default_rng(seed)
+    humans = np.flatnonzero(_labels(df) == 0)
+    prompts = _column(df, "prompt_name")[humans]
+    held: list[np.ndarray] = []
+    if by == "random":
+        for name in np.unique(prompts):
+            rows = rng.permutation(humans[prompts == name])
+            held.append(rows[: (len(rows) + 1) // 2])
+    elif by == "prompt":
+        names = rng.permutation(np.unique(prompts))
+        target, total = len(humans) / 2, 0
+        for name in names:
+            if total >= target:
+                break
+            rows = humans[prompts == name]
+            held.append(rows)
+            total += len(rows)
+    else:
+        raise EvaluationError(f"human split {by!r}: expected 'random' or 'prompt'")
+    test = np.sort(np.concatenate(held)) if held else np.zeros(0, np.int64)
+    return test, np.setdiff1d(humans, test)
+
+
+def leave_one_source_out(
+    df: pd.DataFrame,
+    seed: int = 42,
+    sources: Sequence[str] | None = None,
+    min_rows: int = 20,
+    human_split: str = "random",
+) -> list[Fold]:
+    """One fold per generator: can the model catch an LLM it never saw?
+
+    The test set of fold ``s`` is every machine row of source ``s`` plus one fixed half of the human rows
+    (seeded; see ``_human_halves``); training is every other generator's rows plus the other human half.
+    The human half is the same for all folds, so per-generator AUCs are compared against the same humans.
+    """
+    validate_frame(df)
+    labels = _labels(df)
+    source = _column(df, "source")
+    test_humans, train_humans = _human_halves(df, seed, human_split)
+    machine = labels == 1
+    names, counts = np.unique(source[machine], return_counts=True)
+    chosen = list(sources) if sources is not None else [str(n) for n, c in zip(names, counts) if c >= min_rows]
+    unknown = sorted(set(chosen) - set(names.tolist()))
+    if unknown:
+        raise EvaluationError(f"loso: source(s) {unknown} have no machine rows in column 'source'")
+    folds = []
+    for name in chosen:
+        held = machine & (source == name)
+        test = np.concatenate([np.flatnonzero(held), test_humans])
+        train = np.concatenate([np.flatnonzero(machine & ~held), train_humans])
+        fold = _fold_or_skip(name, train, test, labels)
+        if fold is not None:
+            folds.append(fold)
+    return folds
+
+
+def leave_one_corpus_out(df: pd.DataFrame, corpora: Sequence[str] | None = None) -> list[Fold]:
+    """One fold per source file: train on all other corpora, test on this one.
+
+    Corpora with a single label (machine-only collections) are used for training but never as a test fold:
+    they have no AUC of their own.
+    """
+    validate_frame(df)
+    files = np.array([Path(f).name for f in _column(df, "file")])
+    names = [str(n) for n in pd.unique(files)]
+    if corpora is not None:
+        wanted = {Path(c).name for c in corpora} | {Path(c).stem for c in corpora}
+        names = [n for n in names if n in wanted or Path(n).stem in wanted]
+        if not names:
+            raise EvaluationError(f"lcoo: none of {list(corpora)} is a file in column 'file'")
+    labels, folds = _labels(df), []
+    for name in names:
+        test = np.flatnonzero(files == name)
+        fold = _fold_or_skip(Path(name).stem, _complement(len(df), test), test, labels)
+        if fold is not None:
+            folds.append(fold)
+    return folds
+
+
+def attack_split(
+    df_clean: pd.DataFrame, df_attack: pd.DataFrame, seed: int = 42, human_split: str = "random"
+) -> tuple[pd.DataFrame, list[Fold]]:
+    """Adversarial robustness: does the model still catch paraphrased / detector-evading texts?
+
+    Returns the two frames stacked (clean rows first) and one fold: training is the clean rows minus half of
+    the human essays; the test is that held-out human half plus every attack row. Attack rows never reach
+    training, and the held-out humans make the test scoreable.
+    """
+    validate_frame(df_clean, "clean data")
+    validate_frame(df_attack, "attack data")
+    if (df_attack["label"] != 1).any():
+        raise EvaluationError("attack data: column 'label' must be 1 for every attack row (they are machine texts)")
+    combined = pd.concat([df_clean, df_attack], ignore_index=True)
+    test_humans, train_humans = _human_halves(df_clean.reset_index(drop=True), seed, human_split)
+    machine_clean = np.flatnonzero(_labels(df_clean) == 1)
+    attacks = np.arange(len(df_clean), len(combined))
+    train = np.concatenate([machine_clean, train_humans])
+    test = np.concatenate([test_humans, attacks])
+    fold = _fold_or_skip("attack", train, test, _labels(combined))
+    return combined, [fold] if fold is not None else []
+
+
+# ---- evaluation ----------------------------------------------------------------------------------------
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (np.floating,)):
+        return _json_safe(float(value))
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return _json_safe(frame.astype(object).where(frame.notna(), None).to_dict(orient="records"))
+
+
+@dataclass
+class EvalResult:
+    """Scores of every held-out row and the tables derived from them; saved as CSV + JSON, loaded back."""
+
+    protocol: str
+    predictions: pd.DataFrame
+    """One row per (fold, test row): fold, row, label, prompt_name, source, file, score."""
+    folds: pd.DataFrame
+    prompts: pd.DataFrame
+    sources: pd.DataFrame
+    summary: dict[str, Any]
+    skipped: list[str] = field(default_factory=list)
+    config: dict[str, Any] | None = None
+    timings: list[dict[str, Any]] = field(default_factory=list)
+
+    _TABLES = ("predictions", "folds", "prompts", "sources")
+
+    @classmethod
+    def from_predictions(
+        cls,
+        protocol: str,
+        predictions: pd.DataFrame,
+        timings: list[dict[str, Any]] | None = None,
+        config: dict[str, Any] | None = None,
+        skipped: list[str] | None = None,
+    ) -> EvalResult:
+        timings = list(timings or [])
+        folds, prompts, sources = fold_table(predictions, timings), prompt_table(predictions), source_table(predictions)
+        labels, scores = predictions["label"].to_numpy(), predictions["score"].to_numpy()
+        pooled = _metric_row(labels, scores)
+        summary = {
+            "protocol": protocol,
+            "n_folds": int(len(folds)),
+            "n_predictions": int(len(predictions)),
+            "pooled_auc": pooled["auc"],
+            "mean_fold_auc": float(folds["auc"].mean()) if len(folds) else float("nan"),
+            "min_fold_auc": float(folds["auc"].min()) if len(folds) else float("nan"),
+            **{k: pooled[k] for k in pooled if k.startswith("tpr_")},
+            "seconds": float(sum(t.get("seconds", 0.0) for t in timings)),
+        }
+        return cls(protocol, predictions, folds, prompts, sources, summary, list(skipped or []), config, timings)
+
+    # ---- serialisation ----
+    def to_dict(self) -> dict[str, Any]:
+        return _json_safe(
+            {
+                "protocol": self.protocol,
+                "summary": self.summary,
+                "skipped": self.skipped,
+                "config": self.config,
+                "timings": self.timings,
+                "folds": _records(self.folds),
+                "prompts": _records(self.prompts),
+                "sources": _records(self.sources),
+            }
+        )
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``result.json`` and one CSV per table; each file atomically, so a crash leaves old files whole."""
+        from daigt.io import write_atomic, write_text_atomic
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in self._TABLES:
+            frame: pd.DataFrame = getattr(self, name)
+            write_atomic(directory / f"{name}.csv", lambda tmp, f=frame: f.to_csv(tmp, index=False))
+        write_text_atomic(directory / "result.json", self.to_json() + "\n")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> EvalResult:
+        directory = Path(directory)
+        path = directory / "result.json"
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise EvaluationError(f"{path}: not found; pass a directory written by `daigt cv --out DIR`") from None
+        tables = {}
+        for name in cls._TABLES:
+            csv = directory / f"{name}.csv"
+            if not csv.exists():
+                raise EvaluationError(f"{csv}: not found; the result directory is incomplete, rerun `daigt cv --out`")
+            tables[name] = pd.read_csv(csv, keep_default_na=False, na_values=[""])
+        for name in ("prompt_name", "source", "file", "fold"):
+            for frame in tables.values():
+                if name in frame.columns:
+                    frame[name] = frame[name].fillna("").astype(str)
+        summary = {k: (float("nan") if v is None else v) for k, v in meta["summary"].items()}
+        return cls(
+            meta["protocol"],
+            tables["predictions"],
+            tables["folds"],
+            tables["prompts"],
+            tables["sources"],
+            summary,
+            meta.get("skipped", []),
+            meta.get("config"),
+            meta.get("timings", []),
+        )
+
+    def to_text(self) -> str:
+        """The tables a human reads in a terminal: summary, per fold, per prompt, per source."""
+        fmt = {"float_format": lambda v: f"{v:.4f}", "index": False, "formatters": _shorten_formatters()}
+        s = self.summary
+        lines = [
+            f"protocol {self.protocol}: {s['n_folds']} folds, {s['n_predictions']} predictions, {s['seconds']:.1f}s",
+            f"pooled AUC {s['pooled_auc']:.4f}  mean fold AUC {s['mean_fold_auc']:.4f}  min fold AUC "
+            f"{s['min_fold_auc']:.4f}  TPR@1%FPR {s[_tpr_column(0.01)]:.4f}  TPR@5%FPR {s[_tpr_column(0.05)]:.4f}",
+        ]
+        lines += [f"skipped: {reason}" for reason in self.skipped]
+        for title, frame in (("per fold", self.folds), ("per prompt", self.prompts), ("per source", self.sources)):
+            lines += ["", f"== {title} ==", frame.to_string(**fmt) if len(frame) else "(none)"]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def _shorten_formatters(width: int = 48) -> dict[str, Callable[[Any], str]]:
+    def shorten(value: Any) -> str:
+        text = str(value)
+        return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+    return {name: shorten for name in ("fold", "prompt_name", "source")}
+
+
+def fold_table(predictions: pd.DataFrame, timings: list[dict[str, Any]] | None = None) -> pd.DataFrame:
+    seconds = {t["fold"]: t for t in (timings or [])}
+    rows = []
+    for name, part in predictions.groupby("fold", sort=False):
+        row = {"fold": name, **_metric_row(part["label"].to_numpy(), part["score"].to_numpy())}
+        t = seconds.get(name, {})
+        row["n_train"] = t.get("n_train", np.nan)
+        row["seconds"] = t.get("seconds", np.nan)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=_table_columns(["fold"], extra=["n_train", "seconds"]))
+
+
+def prompt_table(predictions: pd.DataFrame, min_per_label: int = 5) -> pd.DataFrame:
+    """AUC of each prompt's machine vs human rows inside each fold.
+
+    Prompts with fewer than ``min_per_label`` essays of either label are left out: an AUC over one human
+    and two machine essays (corpora with one topic per essay pair) is noise, not a per-prompt measurement.
+    """
+    rows = []
+    for (name, prompt), part in predictions.groupby(["fold", "prompt_name"], sort=False):
+        labels = part["label"].to_numpy()
+        if min(int((labels == 0).sum()), int((labels == 1).sum())) >= max(min_per_label, 1):
+            rows.append({"fold": name, "prompt_name": prompt, **_metric_row(labels, part["score"].to_numpy())})
+    return pd.DataFrame(rows, columns=_table_columns(["fold", "prompt_name"]))
+
+
+def source_table(predictions: pd.DataFrame) -> pd.DataFrame:
+    """AUC of each generator's rows against all human rows of the same fold: which LLMs slip through."""
+    rows = []
+    for name, part in predictions.groupby("fold", sort=False):
+        human = part[part["label"] == 0]
+        if human.empty:
+            continue
+        machine = part[part["label"] == 1]
+        for source, rows_s in machine.groupby("source", sort=True):
+            labels = np.concatenate([np.zeros(len(human), np.int64), np.ones(len(rows_s), np.int64)])
+            scores = np.concatenate([human["score"].to_numpy(), rows_s["score"].to_numpy()])
+            rows.append({"fold": name, "source": source, **_metric_row(labels, scores)})
+    return pd.DataFrame(rows, columns=_table_columns(["fold", "source"]))
+
+
+def _table_columns(keys: list[str], extra: Iterable[str] = ()) -> list[str]:
+    return keys + ["n_human", "n_machine", "auc"] + [_tpr_column(t) for t in FPR_TARGETS] + list(extra)
+
+
+def _check_scores(scores: Any, n: int, fold: str) -> np.ndarray:
+    scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+    if scores.shape[0] != n:
+        raise EvaluationError(f"fold {fold!r}: fit_predict returned {scores.shape[0]} scores for {n} test texts")
+    if not np.isfinite(scores).all():
+        raise EvaluationError(f"fold {fold!r}: fit_predict returned NaN/inf scores")
+    return scores
+
+
+def evaluate(
+    df: pd.DataFrame,
+    folds: Sequence[Fold],
+    fit_predict: FitPredict,
+    config: Config | None = None,
+    protocol: str = "custom",
+    progress: bool = True,
+    skipped: Sequence[str] = (),
+) -> EvalResult:
+    """Train on each fold's training rows, score its test texts, and tabulate the held-out scores.
+
+    ``fit_predict(config, train_df, test_texts) -> scores`` sees only the fold's training rows (index reset)
+    and the test *texts*: labels, prompts and sources of test rows never reach it.
+    """
+    validate_frame(df)
+    if not folds:
+        raise EvaluationError(f"{protocol}: no fold has test rows with both labels; nothing to evaluate")
+    config = config if config is not None else Config()
+    meta = df[["label", "prompt_name", "source", "file"]].reset_index(drop=True)
+    for name in ("prompt_name", "source", "file"):
+        meta[name] = _column(meta, name)
+    parts, timings = [], []
+    bar = tqdm(folds, desc=f"cv {protocol}", unit="fold", disable=not progress)
+    for fold in bar:
+        bar.set_postfix_str(str(fold.name)[:30])
+        train_df = df.iloc[fold.train_idx].reset_index(drop=True)
+        test_texts = df["text"].iloc[fold.test_idx].astype(str).tolist()
+        start = time.perf_counter()
+        scores = _check_scores(fit_predict(config, train_df, test_texts), len(test_texts), fold.name)
+        seconds = time.perf_counter() - start
+        part = meta.iloc[fold.test_idx].copy()
+        part.insert(0, "row", fold.test_idx)
+        part.insert(0, "fold", str(fold.name))
+        part["score"] = scores
+        parts.append(part)
+        timings.append(
+            {"fold": str(fold.name), "n_train": int(len(fold.train_idx)), "n_test": int(len(test_texts)), "seconds": seconds}
+        )
+        log.info("fold %s: AUC %.4f in %.1fs", fold.name, auc(part["label"].to_numpy(), scores), seconds)
+    predictions = pd.concat(parts, ignore_index=True)
+    return EvalResult.from_predictions(
+        protocol, predictions, timings, config=config.to_dict(), skipped=list(skipped)
+    )
+
+
+# ---- models for `daigt cv --model` -----------------------------------------------------------------------
+def baseline_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -> np.ndarray:
+    """Character 3-5-gram TF-IDF + multinomial NB: a seconds-fast reference to sanity-check a protocol."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.naive_bayes import MultinomialNB
+
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2, max_features=200_000)
+    x_train = vectorizer.fit_transform(train["text"].astype(str).tolist())
+    model = MultinomialNB(alpha=0.02).fit(x_train, train["label"].to_numpy())
+    return model.predict_proba(vectorizer.transform(test_texts))[:, 1]
+
+
+def style_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -> np.ndarray:
+    """The style member alone (``daigt.style.StyleClassifier``), to see what surface statistics give."""
+    from daigt.style import StyleClassifier
+
+    model = StyleClassifier(seed=config.seed).fit(train["text"].astype(str).tolist(), train["label"].to_numpy())
+    return model.predict_proba(test_texts)[:, 1]
+
+
+def pipeline_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -> np.ndarray:
+    """The kit's own model; honours ``data.max_train_rows`` like a submission run does."""
+    from daigt.data import sample_rows
+    from daigt.pipeline import fit_predict
+
+    if config.data.max_train_rows:
+        train = sample_rows(train, config.data.max_train_rows, seed=config.seed)
+    return fit_predict(config, train, test_texts, show_progress=False)
+
+
+MODELS: dict[str, FitPredict] = {
+    "pipeline": pipeline_fit_predict,
+    "baseline": baseline_fit_predict,
+    "style": style_fit_predict,
+}
+
+
+def with_test_noise(fit_predict: FitPredict, rate: float, char_noise: float = 0.02) -> FitPredict:
+    """``fit_predict`` whose test texts first get character noise (a share ``rate`` of them, both labels).
+
+    Not a defence but a test condition: the hidden test is obfuscated with typos and character swaps that none
+    of the labelled corpora have, so the defences (``augment.typo_rate``, ``data.spelling_repair``,
+    ``data.drop_unseen_chars``) can only be measured against simulated noise. Seeded by ``config.seed``.
+    """
+    if rate <= 0:
+        return fit_predict
+
+    def noisy_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -> np.ndarray:
+        from daigt.augment import TypoAugmenter
+
+        noise = TypoAugmenter(rate=rate, char_noise=char_noise, mode="replace", seed=config.seed + 1)
+        noisy = noise.transform(pd.DataFrame({"text": list(test_texts), "label": 1}))["text"].tolist()
+        return fit_predict(config, train, noisy)
+
+    return noisy_fit_predict
+
+
+# ---- command line ----------------------------------------------------------------------------------------
+def _add_common_arguments(parser: argparse.ArgumentParser, files_required: bool) -> None:
+    parser.add_argument(
+        "files", nargs="+" if files_required else "*", metavar="CSV",
+        help="labelled CSV files (text,label,prompt_name,source)",
+    )
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="group-kfold",
+                        help="how groups are held out (default: %(default)s)")
+    parser.add_argument("--folds", type=int, default=5, metavar="K", help="folds for group-kfold (default: 5)")
+    parser.add_argument("--prompts", nargs="+", metavar="NAME",
+                        help="lopo: prompts to hold out (default: every prompt with --min-rows rows)")
+    parser.add_argument("--sources", nargs="+", metavar="NAME", help="loso: generators to hold out")
+    parser.add_argument("--corpora", nargs="+", metavar="FILE", help="lcoo: files to hold out (default: all with both labels)")
+    parser.add_argument("--attack", nargs="+", metavar="CSV", default=None,
+                        help="attack: files of adversarial machine texts (default: input files named *attack*)")
+    parser.add_argument("--human-split", choices=("random", "prompt"), default="random",
+                        help="loso/attack: how the human half for testing is drawn (default: %(default)s)")
+    parser.add_argument("--min-rows", type=int, default=20, help="lopo/loso: smallest group that becomes a fold")
+    parser.add_argument("--config", metavar="TOML", help="config file (default: built-in defaults)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override, e.g. --set features.min_df=2 (repeatable)")
+    parser.add_argument("--model", choices=sorted(MODELS), default="pipeline",
+                        help="what is trained per fold (default: the kit's pipeline)")
+    parser.add_argument("--test-noise", type=float, default=0.0, metavar="RATE",
+                        help="test condition: give RATE of the test essays character noise (simulated obfuscation; "
+                             "defences are config options, e.g. --set augment.typo_rate=0.3)")
+    parser.add_argument("--test-char-noise", type=float, default=0.02, metavar="P",
+                        help="per-letter noise probability of --test-noise (default: %(default)s)")
+
+
+def add_cv_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Arguments of ``daigt cv``."""
+    _add_common_arguments(parser, files_required=True)
+    parser.add_argument("--out", metavar="DIR", help="save predictions and tables (CSV + result.json) here")
+    parser.add_argument("--report", metavar="HTML", help="also write the HTML report here")
+    return parser
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Arguments of ``daigt report``: either ``--from DIR`` (a saved result) or files + protocol options."""
+    _add_common_arguments(parser, files_required=False)
+    parser.add_argument("--from", dest="source_dir", metavar="DIR", help="a directory saved by `daigt cv --out`")
+    parser.add_argument("--out", metavar="HTML", required=True, help="HTML file to write")
+    parser.add_argument("--save", metavar="DIR", help="also save the evaluation result (CSV + JSON) here")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    config = Config.from_toml(args.config) if getattr(args, "config", None) else Config()
+    return config.with_overrides(list(getattr(args, "overrides", []) or []))
+
+
+def _read_files(paths: Sequence[str], config: Config) -> pd.DataFrame:
+    from daigt.data import read_training_files
+
+    return read_training_files(list(paths), dedupe=config.data.dedupe)
+
+
+def folds_from_args(args: argparse.Namespace, config: Config) -> tuple[pd.DataFrame, list[Fold], list[str]]:
+    """Read the files and build the protocol's folds; returns (frame the folds index, folds, skip notes)."""
+    paths = list(args.files)
+    attack_paths: list[str] = []
+    if args.protocol == "attack":
+        attack_paths = list(args.attack) if args.attack else [p for p in paths if "attack" in Path(p).name.lower()]
+        if not attack_paths:
+            raise EvaluationError("attack: no attack file; pass --attack FILE or an input file named *attack*")
+        paths = [p for p in paths if p not in attack_paths] + attack_paths
+    df = _read_files(paths, config)
+    seed = config.seed
+    with _collect_warnings() as notes:
+        if args.protocol == "group-kfold":
+            folds = prompt_group_kfold(df, args.folds, seed)
+        elif args.protocol == "lopo":
+            folds = leave_one_prompt_out(df, args.prompts, args.min_rows)
+        elif args.protocol == "loso":
+            folds = leave_one_source_out(df, seed, args.sources, args.min_rows, args.human_split)
+        elif args.protocol == "lcoo":
+            folds = leave_one_corpus_out(df, args.corpora)
+        else:
+            names = {Path(p).name for p in attack_paths}
+            is_attack = np.array([Path(f).name in names for f in _column(df, "file")])
+            df, folds = attack_split(
+                df[~is_attack].reset_index(drop=True), df[is_attack].reset_index(drop=True), seed, args.human_split
+            )
+    return df, folds, notes
+
+
+class _collect_warnings:
+    """Capture the protocol's 'fold skipped' warnings so they also end up in the saved result."""
+
+    def __enter__(self) -> list[str]:
+        self.notes: list[str] = []
+        self.handler = _ListHandler(self.notes)
+        log.addHandler(self.handler)
+        return self.notes
+
+    def __exit__(self, *exc: object) -> None:
+        log.removeHandler(self.handler)
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(record.getMessage())
+
+
+def run_protocol(args: argparse.Namespace) -> EvalResult:
+    """Everything `daigt cv` does except printing and saving."""
+    config = config_from_args(args)
+    df, folds, notes = folds_from_args(args, config)
+    fit_predict = with_test_noise(MODELS[args.model], args.test_noise, args.test_char_noise)
+    result = evaluate(df, folds, fit_predict, config, protocol=args.protocol, progress=not getattr(args, "quiet", False), skipped=notes)
+    result.summary["model"] = args.model
+    if args.test_noise > 0:
+        result.summary["test_noise"] = {"rate": args.test_noise, "char_noise": args.test_char_noise}
+    return result
+
+
+def _fail(command: str, exc: Exception) -> int:
+    print(f"daigt {command}: error: {exc}", file=sys.stderr)
+    return 2
+
+
+def cv_command(args: argparse.Namespace) -> int:
+    """``daigt cv``: run a protocol, print the tables, optionally save them and an HTML report."""
+    try:
+        result = run_protocol(args)
+    except (EvaluationError, ConfigError, FileNotFoundError) as exc:
+        return _fail("cv", exc)
+    except ValueError as exc:  # daigt.data.DataError and friends
+        return _fail("cv", exc)
+    print(result.to_text())
+    if args.out:
+        print(f"saved to {result.save(args.out)}")
+    if args.report:
+        from daigt.report import write_report
+
+        print(f"report: {write_report(result, args.report)}")
+    return 0
+
+
+def report_command(args: argparse.Namespace) -> int:
+    """``daigt report``: HTML report of a saved result (``--from DIR``) or of a protocol run on the files."""
+    from daigt.report import write_report
+
+    try:
+        if args.source_dir:
+            result = EvalResult.load(args.source_dir)
+        elif args.files:
+            result = run_protocol(args)
+            if args.save:
+                result.save(args.save)
+        else:
+            raise EvaluationError("nothing to report: pass --from DIR (saved by `daigt cv --out`) or labelled CSV files")
+    except (EvaluationError, ConfigError, FileNotFoundError, ValueError) as exc:
+        return _fail("report", exc)
+    print(f"report: {write_report(result, args.out)}")
+    return 0

@@ -1,0 +1,44 @@
+"""Transformer track: fine-tuned encoders (mean-pooled or sequence-classification head), rank-blended with TF-IDF.
+
+Needs the optional ``transformer`` extra (torch, transformers, accelerate). ``import daigt.transformer`` itself
+does not import torch: names load on first use, and :mod:`daigt.transformer.blend`,
+:mod:`~daigt.transformer.checkpoints`, :mod:`~daigt.transformer.config`, :mod:`~daigt.transformer.folds` and
+:mod:`~daigt.transformer.cli` are torch-free, so the TF-IDF pipeline can blend and check for models without it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "rank_blend": "daigt.transformer.blend",
+    "normalized_ranks": "daigt.transformer.blend",
+    "find_model_dirs": "daigt.transformer.checkpoints",
+    "is_model_dir": "daigt.transformer.checkpoints",
+    "TrainConfig": "daigt.transformer.config",
+    "assign_prompt_folds": "daigt.transformer.folds",
+    "predict_texts": "daigt.transformer.inference",
+    "predict_logits": "daigt.transformer.inference",
+    "DetectorModel": "daigt.transformer.modeling",
+    "mean_pool": "daigt.transformer.modeling",
+    "train_folds": "daigt.transformer.training",
+    "train_fold": "daigt.transformer.training",
+    "BestCheckpoint": "daigt.transformer.checkpoints",
+    "FrozenEncoderEmbedder": "daigt.transformer.embeddings",
+    "EmbeddingLogisticClassifier": "daigt.transformer.embeddings",
+    "build_tiny_checkpoint": "daigt.transformer.tiny",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'daigt.transformer' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,564 @@
+#!/usr/bin/env python3
+"""Dry-run the Kaggle submission locally, offline, the way Kaggle will run it.
+
+    python submit.py                     # the embedded sample; builds the kit dataset if missing or stale
+    python submit.py --competition-dir ~/data/llm-detect-ai-generated-text --external-dir ~/data/daigt-v2
+
+1. stages a Kaggle-like tree in a temporary folder: input/llm-detect-ai-generated-text/, input/<kit dataset>/
+   (built with build_dataset.py for this Python when missing or stale), input/<training dataset>/, working/;
+2. creates a fresh environment standing in for the Kaggle image: the image manifest's packages that the
+   kernel needs, installed from the local wheel cache (cached between runs), and nothing else;
+3. runs the kernel there with the network cut (a network namespace where the OS allows it, plus a socket
+   guard that reports any connection attempt), under a wall-clock budget, and measures its peak memory;
+4. validates working/submission.csv against sample_submission.csv with the kit's own validator and prints the
+   AUC when labels of the test essays are known.
+
+Any failure exits non-zero with what went wrong and how to fix it. Needs only Python and pip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent
+for _path in (REPO, REPO / "src"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+import build_dataset as bd  # noqa: E402
+from daigt import kaggle_kit as kk  # noqa: E402
+
+SAMPLE = REPO / "data" / "sample"
+DEFAULT_KERNEL = REPO / "kernels" / "daigt-submit" / kk.KERNEL_CODE_FILE
+DRYRUN_CACHE = REPO / "dist" / "dryrun"
+HOST_PYTHON = "%d.%d" % sys.version_info[:2]
+
+
+class DryRunError(RuntimeError):
+    """The dry-run failed; the message says what Kaggle would have done and how to fix it."""
+
+
+@dataclass
+class Options:
+    competition_dir: Path = SAMPLE / kk.COMPETITION
+    external_dirs: list[Path] = field(default_factory=lambda: [SAMPLE / "daigt-external"])
+    labels: Path | None = None
+    kernel: Path = DEFAULT_KERNEL
+    dataset: Path | None = None
+    manifest: Path = bd.DEFAULT_MANIFEST
+    closure: str = "image"
+    extras: tuple[str, ...] = ()
+    config: Path | None = bd.DEFAULT_CONFIG
+    model_dirs: tuple[Path, ...] = ()
+    rebuild: bool = False
+    timeout: float = kk.KAGGLE_TIME_LIMIT_S
+    memory_gb: float = kk.KAGGLE_MEMORY_GB
+    network: str = "auto"
+    keep: bool = False
+    work_dir: Path | None = None
+    cache_dir: Path = DRYRUN_CACHE
+
+
+@dataclass
+class DryRunResult:
+    submission: Path
+    rows: int
+    auc: float | None
+    seconds: float
+    kernel_seconds: float
+    peak_rss_mb: float
+    network: str
+    stage_root: Path
+
+
+def say(message: str) -> None:
+    print(f"[submit] {message}", flush=True)
+
+
+# ---- the kit dataset ------------------------------------------------------------------------------------
+def prepare_dataset(opts: Options) -> Path:
+    """The kit dataset to attach: a prebuilt one (checked), or one built here for this Python."""
+    if opts.dataset:
+        lock = read_lock(opts.dataset)
+        if lock["target"]["python"] != HOST_PYTHON:
+            raise DryRunError(f"{opts.dataset} was built for Python {lock['target']['python']}, this dry-run runs "
+                              f"{HOST_PYTHON}: run submit.py with Python {lock['target']['python']}, or drop --dataset "
+                              f"to build one for {HOST_PYTHON}")
+        return opts.dataset
+    build_opts = bd.BuildOptions(
+        python=HOST_PYTHON, closure=opts.closure, manifest=opts.manifest, extras=tuple(opts.extras),
+        config=opts.config, model_dirs=tuple(opts.model_dirs), force=opts.rebuild,
+        out=opts.cache_dir / f"py{HOST_PYTHON}" / kk.KIT_DATASET_SLUG,
+    )
+    result = bd.build(build_opts)
+    state = "up to date" if result.reused else f"built in {result.seconds:.1f} s"
+    say(f"kit dataset {result.out}: {state} ({len(result.wheels)} wheel(s), {result.size_bytes / 1e6:.1f} MB, "
+        f"kit {result.kit_version})")
+    return result.out
+
+
+def read_lock(dataset: Path) -> dict:
+    try:
+        return json.loads((Path(dataset) / kk.LOCK_FILE).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DryRunError(f"{dataset}: no readable {kk.LOCK_FILE} ({exc}); build it with python build_dataset.py") from None
+
+
+def check_dataset(dataset: Path) -> None:
+    problems = bd.verify_dataset(dataset)
+    if problems:
+        raise DryRunError("the kit dataset is incomplete; on Kaggle the offline install would fail:\n  "
+                          + "\n  ".join(problems)
+                          + f"\nfix: rebuild it (python build_dataset.py, or python submit.py --rebuild) and upload a new version")
+
+
+# ---- staging --------------------------------------------------------------------------------------------
+def kernel_sources(kernel: Path) -> tuple[str, list[str]]:
+    """(kit dataset slug, training dataset slugs) the kernel expects, from its kernel-metadata.json if any."""
+    meta_path = kernel.parent / "kernel-metadata.json"
+    if meta_path.is_file():
+        sources = kk.read_json(meta_path).get("dataset_sources", [])
+        if sources:
+            return sources[0].split("/")[-1], [s.split("/")[-1] for s in sources[1:]]
+    return kk.KIT_DATASET_SLUG, [kk.TRAIN_DATASET.split("/")[-1]]
+
+
+def copy_read_only(src: Path, dst: Path) -> None:
+    """Copy like Kaggle mounts an input: read-only, so a kernel that writes there fails here too."""
+    shutil.copytree(src, dst, symlinks=False)
+    for path in [dst, *dst.rglob("*")]:
+        mode = path.stat().st_mode
+        path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def stage_tree(opts: Options, dataset: Path, root: Path) -> dict[str, Path]:
+    for folder, what in [(opts.competition_dir, "--competition-dir"), *[(d, "--external-dir") for d in opts.external_dirs]]:
+        if not Path(folder).is_dir():
+            raise DryRunError(f"{what} {folder}: not a directory")
+    for name in ("test_essays.csv", "sample_submission.csv"):
+        if not (Path(opts.competition_dir) / name).is_file():
+            raise DryRunError(f"--competition-dir {opts.competition_dir}: no {name}; point it at the competition's files")
+    kit_slug, train_slugs = kernel_sources(opts.kernel)
+    inputs = root / "input"
+    copy_read_only(Path(opts.competition_dir), inputs / kk.COMPETITION)
+    copy_read_only(dataset, inputs / kit_slug)
+    slugs = train_slugs or [kk.TRAIN_DATASET.split("/")[-1]]
+    for index, folder in enumerate(opts.external_dirs):
+        slug = slugs[index] if index < len(slugs) else Path(folder).name
+        copy_read_only(Path(folder), inputs / slug)
+    (root / "working").mkdir(parents=True)
+    return {"competition": inputs / kk.COMPETITION, "kit": inputs / kit_slug, "working": root / "working"}
+
+
+# ---- the stand-in for the Kaggle image ------------------------------------------------------------------
+def image_packages(dataset: Path, lock: dict, cache: Path) -> list[Path]:
+    """Host wheels of what the image provides to the kernel: the manifest packages in the kit's closure, at
+    the manifest's versions, with whatever they need; nothing the dataset vendors and nothing else."""
+    vendored = {w["name"] for w in lock["wheels"]}
+    provided = {k: v for k, v in lock["image_manifest"]["provided"].items() if k not in vendored}
+    if not provided:
+        return []
+    with tempfile.TemporaryDirectory(prefix="daigt-standin-") as tmp:
+        constraints = Path(tmp) / "image-constraints.txt"
+        constraints.write_text("".join(f"{k}=={v}\n" for k, v in sorted(provided.items())), encoding="utf-8")
+        closure = _resolve_host(["-c", str(constraints), "--find-links", str(dataset / "wheels"), *lock["install"]],
+                                cache, Path(tmp) / "closure.json")
+        needed = sorted(k for k in closure if k in provided)
+        if not needed:
+            return []
+        items = _resolve_host([f"{k}=={provided[k]}" for k in needed], cache, Path(tmp) / "image.json")
+    return bd.fetch(list(items.values()), cache)
+
+
+def _resolve_host(requirements: list[str], cache: Path, report: Path) -> dict[str, dict]:
+    """pip's resolution of ``requirements`` for this Python (binary only), from the cache first."""
+    base = bd.pip("install", "--dry-run", "--quiet", "--ignore-installed", "--only-binary=:all:", "--report", str(report),
+                  "--find-links", str(cache), *requirements)
+    try:
+        bd.run([*base, "--no-index"], "resolving the image stand-in from the wheel cache", bd.pip_env(True))
+    except bd.BuildError:
+        bd.run(base, "resolving the image stand-in (image manifest versions for this Python)", bd.pip_env(False))
+    items = json.loads(report.read_text(encoding="utf-8"))["install"]
+    return {kk.normalize_name(item["metadata"]["name"]): item for item in items}
+
+
+def image_env(opts: Options, wheels: list[Path]) -> Path:
+    """A cached venv holding exactly ``wheels`` (+ pip): the read-only base layer of every dry-run."""
+    key = hashlib.sha256((sys.version + "\n".join(sorted(p.name for p in wheels))).encode()).hexdigest()[:16]
+    env = opts.cache_dir / f"image-py{HOST_PYTHON}-{key}"
+    done = env / ".complete"
+    if done.exists():
+        done.touch()  # most recently used: kept by prune_image_envs
+        return env
+    prune_image_envs(opts.cache_dir, keep=1)
+    shutil.rmtree(env, ignore_errors=True)
+    say(f"creating the image stand-in {env.name} ({len(wheels)} packages from the wheel cache)")
+    bd.run([sys.executable, "-m", "venv", str(env)], "creating the image stand-in venv")
+    python = env / "bin" / "python"
+    if wheels:
+        bd.run([str(python), "-m", "pip", "install", "--no-index", "--no-deps", "--quiet", *map(str, wheels)],
+               "installing the image stand-in packages", bd.pip_env(True))
+    done.write_text("\n".join(p.name for p in wheels) + "\n", encoding="utf-8")
+    return env
+
+
+def prune_image_envs(cache_dir: Path, keep: int) -> None:
+    """Stand-ins are ~0.5 GB each: keep only the ``keep`` most recently used before adding one."""
+    envs = sorted(cache_dir.glob(f"image-py{HOST_PYTHON}-*"), key=lambda p: (p / ".complete").stat().st_mtime
+                  if (p / ".complete").exists() else 0, reverse=True)
+    for env in envs[keep:]:
+        shutil.rmtree(env, ignore_errors=True)
+
+
+def site_packages(python: Path) -> Path:
+    return Path(bd.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], "locating site-packages").strip())
+
+
+NETGUARD = '''\
+"""Written by submit.py into the dry-run environment. Kaggle runs a submission with the internet off; here any
+connection to a non-loopback address (or name lookup) raises, and is recorded so the dry-run fails even if
+the kernel swallows the error."""
+import errno
+import ipaddress
+import os
+import socket
+import traceback
+
+_LOG = os.environ.get("DAIGT_NETGUARD_LOG", "")
+_connect, _connect_ex, _sendto, _getaddrinfo = (
+    socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto, socket.getaddrinfo)
+
+
+def _is_local(host):
+    host = (host.decode() if isinstance(host, bytes) else str(host)).strip("[]").lower()
+    if host in ("", "localhost", "ip6-localhost", "0.0.0.0"):
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _refuse(what):
+    if _LOG:
+        try:
+            with open(_LOG, "a", encoding="utf-8") as handle:
+                handle.write(what + "\\n" + "".join(traceback.format_stack(limit=10)[:-2]) + "---\\n")
+        except OSError:
+            pass
+    raise OSError(errno.ENETUNREACH, "network access blocked by the DAIGT dry-run (Kaggle runs submissions "
+                  "offline): " + what)
+
+
+def _check(sock, address, call):
+    if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
+        _refuse("%s(%r)" % (call, address))
+
+
+def connect(self, address):
+    _check(self, address, "connect")
+    return _connect(self, address)
+
+
+def connect_ex(self, address):
+    _check(self, address, "connect_ex")
+    return _connect_ex(self, address)
+
+
+def sendto(self, data, *args):
+    _check(self, args[-1], "sendto")
+    return _sendto(self, data, *args)
+
+
+def getaddrinfo(host, *args, **kwargs):
+    if host is not None and not _is_local(host):
+        try:
+            ipaddress.ip_address((host.decode() if isinstance(host, bytes) else host).split("%")[0])
+        except ValueError:
+            _refuse("getaddrinfo(%r)" % (host,))
+    return _getaddrinfo(host, *args, **kwargs)
+
+
+socket.socket.connect, socket.socket.connect_ex, socket.socket.sendto = connect, connect_ex, sendto
+socket.getaddrinfo = getaddrinfo
+'''
+
+# Runs first inside the network namespace: bring up loopback (Kaggle kernels have it), then become the kernel.
+NETNS_BOOT = (
+    "import fcntl, os, socket, struct, sys\n"
+    "try:\n"
+    "    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+    "    flags = struct.unpack('16sH14s', fcntl.ioctl(s, 0x8913, struct.pack('16sH14s', b'lo', 0, b'')))[1]\n"
+    "    fcntl.ioctl(s, 0x8914, struct.pack('16sH14s', b'lo', flags | 1, b''))\n"
+    "    s.close()\n"
+    "except OSError as exc:\n"
+    "    print('[submit] loopback stays down in the network namespace: %s' % exc, file=sys.stderr)\n"
+    "os.execv(sys.executable, [sys.executable] + sys.argv[1:])\n"
+)
+
+
+def run_env(where: Path, image: Path) -> Path:
+    """A fresh venv for this run: sees the image layer through a .pth file, and has the socket guard."""
+    bd.run([sys.executable, "-m", "venv", "--without-pip", str(where)], "creating the run venv")
+    python = where / "bin" / "python"
+    site = site_packages(python)
+    (site / "daigt_image.pth").write_text(str(site_packages(image / "bin" / "python")) + "\n", encoding="utf-8")
+    (site / "_daigt_netguard.py").write_text(NETGUARD, encoding="utf-8")
+    (site / "daigt_netguard.pth").write_text("import _daigt_netguard\n", encoding="utf-8")
+    return python
+
+
+# ---- running the kernel ---------------------------------------------------------------------------------
+def network_cut(mode: str) -> tuple[list[str], str]:
+    """The command prefix that cuts the network, and a sentence saying what was done."""
+    if mode != "guard":
+        flags = "-n" if os.geteuid() == 0 else "-rn"
+        unshare = shutil.which("unshare")
+        probe = subprocess.run([unshare, flags, "true"], capture_output=True, text=True) if unshare else None
+        if probe is not None and probe.returncode == 0:
+            return [unshare, flags], (f"network cut: new network namespace (unshare {flags}; loopback only) "
+                                      "+ socket guard")
+        why = "unshare not found" if unshare is None else f"`unshare {flags}` failed: {probe.stderr.strip()}"
+        if mode == "namespace":
+            raise DryRunError(f"--network namespace: cannot create a network namespace here ({why})")
+        return [], (f"network NOT cut at the OS level ({why}); a socket guard in the kernel's Python makes every "
+                    "non-loopback connection and name lookup fail and fails the dry-run, but programs other than "
+                    "Python (curl, wget) are not blocked")
+    return [], "network guarded by a socket guard only (--network guard)"
+
+
+def run_kernel(python: Path, kernel: Path, root: Path, log_path: Path, guard_log: Path, prefix: list[str],
+               timeout: float) -> tuple[int, float, float]:
+    """Run the kernel as Kaggle would (cwd /kaggle/working, clean environment); returns (exit code, seconds,
+    peak RSS in MiB of the largest process of the kernel's tree)."""
+    env = {
+        "PATH": f"{python.parent}:/usr/local/bin:/usr/bin:/bin", "HOME": str(root.parent / "home"),
+        "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "PYTHONUNBUFFERED": "1", "TMPDIR": str(root.parent / "tmp"),
+        kk.ROOT_ENV: str(root), "DAIGT_NETGUARD_LOG": str(guard_log), "PIP_CONFIG_FILE": os.devnull,
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1",
+    }
+    for folder in (env["HOME"], env["TMPDIR"]):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    command = [*prefix, str(python), "-c", NETNS_BOOT, str(kernel)] if prefix else [str(python), str(kernel)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=root / "working", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    pump = threading.Thread(target=_tee, args=(proc.stdout, log_path), daemon=True)
+    pump.start()
+    status, usage = 0, None
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.perf_counter() - start > timeout:
+            os.killpg(proc.pid, 9)
+            _, status, usage = os.wait4(proc.pid, 0)
+            pump.join(5)
+            proc.returncode = -9
+            raise DryRunError(f"the kernel exceeded the wall-clock budget of {timeout:.0f} s (--timeout) and was "
+                              f"killed; Kaggle stops a submission after 9 h")
+        time.sleep(0.2)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    pump.join(10)
+    return proc.returncode, time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+def _tee(stream, log_path: Path) -> None:
+    with open(log_path, "wb") as log:
+        for line in iter(stream.readline, b""):
+            sys.stdout.buffer.write(b"  | " + line)
+            sys.stdout.flush()
+            log.write(line)
+
+
+def kernel_failure(code: int, log_text: str) -> str:
+    """An actionable message for a failed kernel, from its output."""
+    message = f"the kernel failed (exit {code}); its output and traceback are above (lines starting with '  |')"
+    missing = re.findall(r"no wheel for ([^\n]+?) in the dataset", log_text)
+    missing += re.findall(r"wheel (\S+ \([^)]*\)) listed in \S+ is missing", log_text)
+    missing += re.findall(r"No matching distribution found for ([^\s]+)", log_text)
+    if missing:
+        message += (f"\nmissing from the kit dataset: {', '.join(dict.fromkeys(missing))}\nfix: rebuild the dataset "
+                    f"(python submit.py --rebuild, or python build_dataset.py); if the image manifest claims the package, "
+                    f"check kernels/kaggle-image-manifest.txt against the real image")
+    last = [line for line in log_text.splitlines() if line.strip()][-1:]
+    if last:
+        message += f"\nlast line: {last[0]}"
+    return message
+
+
+# ---- validation -----------------------------------------------------------------------------------------
+VALIDATE = '''\
+import json, sys
+import pandas as pd
+from daigt.data import DataError
+from daigt.submission import auc_against_labels, read_submission, validate_submission
+path, sample, labels = sys.argv[1:4]
+try:
+    ids = pd.read_csv(sample, dtype={"id": str})["id"].tolist()
+    submission = read_submission(path)
+    validate_submission(submission, ids, where=path)
+    auc = auc_against_labels(submission, labels) if labels else None
+except DataError as exc:
+    print(json.dumps({"error": str(exc)}))
+else:
+    print(json.dumps({"rows": len(submission), "auc": auc, "min": float(submission["generated"].min()),
+                      "max": float(submission["generated"].max())}))
+'''
+
+
+def validate(python: Path, submission: Path, sample: Path, labels: Path | None, kit_dir: Path, lock: dict) -> dict:
+    """Check the submission with the kit's own validator (daigt.submission), as the pipeline does."""
+    if not submission.is_file():
+        raise DryRunError(f"the kernel exited 0 but wrote no {submission.name} in /kaggle/working: Kaggle would "
+                          f"report 'Submission CSV Not Found'")
+    command = [str(python), "-c", VALIDATE, str(submission), str(sample), str(labels or "")]
+    env = dict(bd.pip_env(True), DAIGT_NETGUARD_LOG="")
+    proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    if proc.returncode != 0 and "ModuleNotFoundError" in proc.stderr:
+        # A substituted kernel may not have installed the kit: install it offline from the staged dataset.
+        bd.run([str(python), "-m", "pip", "install", "--no-index", "--quiet", "--find-links", str(kit_dir / "wheels"),
+                *lock["install"]], "installing the kit to validate the submission", env)
+        proc = subprocess.run(command, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise DryRunError(f"could not validate {submission}:\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "error" in result:
+        raise DryRunError(f"invalid submission: {result['error']}")
+    return result
+
+
+# ---- the dry-run ----------------------------------------------------------------------------------------
+def dry_run(opts: Options) -> DryRunResult:
+    start = time.perf_counter()
+    if not Path(opts.kernel).is_file():
+        raise DryRunError(f"--kernel {opts.kernel}: not found; generate it with `daigt kernel --owner YOU`")
+    dataset = prepare_dataset(opts)
+    check_dataset(dataset)
+    lock = read_lock(dataset)
+    work = Path(opts.work_dir) if opts.work_dir else Path(tempfile.mkdtemp(prefix="daigt-dryrun-"))
+    work.mkdir(parents=True, exist_ok=True)
+    root = work / "kaggle"
+    if root.exists():
+        raise DryRunError(f"--work-dir {work} already holds a staged tree; remove it or pick another folder")
+    ok = False
+    try:
+        paths = stage_tree(opts, dataset, root)
+        say(f"staged {root}: input/{', input/'.join(sorted(p.name for p in (root / 'input').iterdir()))}, working/")
+        image = image_env(opts, image_packages(dataset, lock, Path(bd.DEFAULT_WHEEL_CACHE)))
+        python = run_env(work / "env", image)
+        prefix, network = network_cut(opts.network)
+        say(network)
+        say(f"running {opts.kernel} (budget {opts.timeout:.0f} s, memory limit {opts.memory_gb:.0f} GB)")
+        guard_log = work / "netguard.log"
+        log_path = work / "kernel.log"
+        code, seconds, peak = run_kernel(python, Path(opts.kernel).resolve(), root, log_path, guard_log, prefix, opts.timeout)
+        log_text = log_path.read_text(encoding="utf-8", errors="replace")
+        if guard_log.exists() and guard_log.read_text(encoding="utf-8").strip():
+            attempts = guard_log.read_text(encoding="utf-8").split("---\n")[0].strip()
+            raise DryRunError(f"the kernel tried to open a network connection; Kaggle runs submissions offline, so it "
+                              f"would fail or hang there:\n{attempts}\nfix: load everything from /kaggle/input "
+                              f"(ship models with build_dataset.py --model-dir)")
+        if code != 0:
+            raise DryRunError(kernel_failure(code, log_text))
+        say(f"kernel finished in {seconds:.1f} s; peak RSS {peak:.0f} MiB = {peak / 1024 / opts.memory_gb:.1%} of "
+            f"Kaggle's ~{opts.memory_gb:.0f} GB")
+        if peak / 1024 > opts.memory_gb:
+            raise DryRunError(f"peak memory {peak / 1024:.1f} GB exceeds Kaggle's ~{opts.memory_gb:.0f} GB: the kernel "
+                              f"would be killed; lower features.chunk_docs / raise features.min_df")
+        labels = opts.labels
+        if labels is None and Path(opts.competition_dir).resolve() == (SAMPLE / kk.COMPETITION).resolve():
+            labels = SAMPLE / "test_labels.csv"
+        result = validate(python, paths["working"] / "submission.csv", paths["competition"] / "sample_submission.csv",
+                          labels, paths["kit"], lock)
+        ok = True
+        return DryRunResult(paths["working"] / "submission.csv", result["rows"], result["auc"], time.perf_counter() - start,
+                            seconds, peak, network, root)
+    finally:
+        if opts.keep or opts.work_dir:
+            say(f"staged tree kept at {work}")
+        else:
+            remove_tree(work)
+        if not ok and not opts.keep and not opts.work_dir:
+            say("re-run with --keep to inspect the staged tree")
+
+
+def remove_tree(path: Path) -> None:
+    def make_writable(func, target, _exc):
+        os.chmod(Path(target).parent, 0o755)
+        os.chmod(target, 0o755)
+        func(target)
+
+    if path.exists():
+        for item in [path, *path.rglob("*")]:
+            if not item.is_symlink():
+                try:
+                    item.chmod(item.stat().st_mode | stat.S_IWUSR)
+                except OSError:
+                    pass
+        shutil.rmtree(path, onerror=make_writable)
+
+
+# ---- command line ---------------------------------------------------------------------------------------
+def parse_args(argv: list[str] | None = None) -> Options:
+    d = Options()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser.add_argument("--competition-dir", type=Path, default=d.competition_dir,
+                        help="the competition's files (default: the embedded sample)")
+    parser.add_argument("--external-dir", dest="external_dirs", type=Path, action="append", default=None,
+                        help="training dataset folder, staged as input/<its slug> (default: data/sample/daigt-external)")
+    parser.add_argument("--labels", type=Path, default=None,
+                        help="CSV id,generated of true test labels, for the AUC (default: the sample's, with the sample)")
+    parser.add_argument("--kernel", type=Path, default=d.kernel, help="kernel script to run (default kernels/daigt-submit/)")
+    parser.add_argument("--dataset", type=Path, default=None, help="attach this prebuilt kit dataset instead of building one")
+    parser.add_argument("--rebuild", action="store_true", help="rebuild the kit dataset even if it is up to date")
+    parser.add_argument("--manifest", type=Path, default=d.manifest, help="image manifest (default kernels/kaggle-image-manifest.txt)")
+    parser.add_argument("--closure", choices=("image", "full"), default=d.closure, help="dataset closure (see build_dataset.py)")
+    parser.add_argument("--extra", dest="extras", action="append", default=[], help="kit extra or requirement to vendor")
+    parser.add_argument("--config", type=Path, default=d.config, help="pipeline config shipped in the dataset")
+    parser.add_argument("--model-dir", dest="model_dirs", type=Path, action="append", default=[], help="model folder to ship")
+    parser.add_argument("--timeout", type=float, default=d.timeout, help="wall-clock budget in seconds (default 32400 = 9 h)")
+    parser.add_argument("--memory-gb", type=float, default=d.memory_gb, help="memory limit to check against (default 30)")
+    parser.add_argument("--network", choices=("auto", "namespace", "guard"), default=d.network,
+                        help="auto: network namespace if the OS allows, else socket guard only (default)")
+    parser.add_argument("--keep", action="store_true", help="keep the staged tree")
+    parser.add_argument("--work-dir", type=Path, default=None, help="stage here instead of a temporary folder (kept)")
+    parser.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="dry-run cache (default dist/dryrun)")
+    a = parser.parse_args(argv)
+    return Options(
+        competition_dir=a.competition_dir, external_dirs=a.external_dirs or d.external_dirs, labels=a.labels,
+        kernel=a.kernel, dataset=a.dataset, manifest=a.manifest, closure=a.closure, extras=tuple(a.extras),
+        config=a.config, model_dirs=tuple(a.model_dirs), rebuild=a.rebuild, timeout=a.timeout, memory_gb=a.memory_gb,
+        network=a.network, keep=a.keep, work_dir=a.work_dir, cache_dir=a.cache_dir,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    try:
+        result = dry_run(opts)
+    except (DryRunError, bd.BuildError, kk.KaggleMetadataError) as exc:
+        print(f"\nsubmit: DRY-RUN FAILED: {exc}", file=sys.stderr)
+        return 1
+    auc = f"AUC {result.auc:.4f} on the staged test essays" if result.auc is not None else "AUC: no labels for these test essays"
+    say(f"OK: valid submission ({result.rows} rows, header id,generated, ids in sample_submission order, values in [0, 1]); {auc}")
+    say(f"kernel {result.kernel_seconds:.1f} s of the {opts.timeout:.0f} s budget; peak RSS {result.peak_rss_mb:.0f} MiB; "
+        f"dry-run total {result.seconds:.1f} s; {result.network}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""Kernel folders: valid for the Kaggle CLI (checked with the real `kaggle` package), generated from one source."""
+
+import argparse
+import ast
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from daigt import kaggle_kit as kk
+from daigt.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+KERNELS = REPO / "kernels"
+SCRIPT_DIR = KERNELS / "daigt-submit"
+NOTEBOOK_DIR = KERNELS / "daigt-submit-notebook"
+
+
+@pytest.fixture(scope="module")
+def kaggle_api():
+    """kaggle.api, imported offline: it authenticates at import, which a placeholder token satisfies."""
+    os.environ.setdefault("KAGGLE_API_TOKEN", "placeholder-for-offline-validation")
+    kaggle = pytest.importorskip("kaggle")  # in the `test` extra
+    return kaggle.api
+
+
+def kaggle_push_checks(api, folder: Path) -> dict:
+    """What `kaggle kernels push -p folder` validates before it talks to the server, with the CLI's own code."""
+    from slugify import slugify  # the kaggle CLI's own slug function (python-slugify)
+
+    meta = json.loads((folder / "kernel-metadata.json").read_text())
+    assert len(meta["title"]) >= 5
+    assert (folder / meta["code_file"]).is_file()
+    api.validate_kernel_string(meta["id"])
+    assert slugify(meta["title"]) == meta["id"].split("/")[1], "title must resolve to the slug"
+    assert meta["language"] in api.valid_push_language_types
+    assert meta["kernel_type"] in api.valid_push_kernel_types
+    for source in meta["dataset_sources"]:
+        api.validate_dataset_string(source)
+    for source in meta["kernel_sources"]:
+        api.validate_kernel_string(source)
+    return meta
+
+
+@pytest.mark.parametrize("folder", [SCRIPT_DIR, NOTEBOOK_DIR], ids=["script", "notebook"])
+def test_committed_kernel_folders_pass_the_kaggle_cli_checks(kaggle_api, folder):
+    meta = kaggle_push_checks(kaggle_api, folder)
+    assert kk.check_kernel_folder(folder) == meta
+    assert meta["enable_internet"] is False
+    assert meta["competition_sources"] == [kk.COMPETITION]
+    assert meta["dataset_sources"][0].endswith("/" + kk.KIT_DATASET_SLUG) and kk.TRAIN_DATASET in meta["dataset_sources"]
+    assert meta["kernel_type"] == ("notebook" if folder == NOTEBOOK_DIR else "script")
+
+
+@pytest.mark.parametrize("folder", [SCRIPT_DIR, NOTEBOOK_DIR], ids=["script", "notebook"])
+def test_committed_kernels_are_what_the_generator_writes(tmp_path, folder):
+    meta = json.loads((folder / "kernel-metadata.json").read_text())
+    owner, slug = meta["id"].split("/")
+    spec = kk.KernelSpec(owner=owner, slug=slug, title=meta["title"], kit_dataset=meta["dataset_sources"][0],
+                         train_datasets=tuple(meta["dataset_sources"][1:]), kernel_type=meta["kernel_type"],
+                         enable_gpu=meta["enable_gpu"], is_private=meta["is_private"])
+    written = kk.write_kernel_folder(tmp_path / "k", spec)
+    for name in ("kernel-metadata.json", spec.code_file):
+        assert (written / name).read_text() == (folder / name).read_text(), f"regenerate {folder} with `daigt kernel`"
+
+
+def test_notebook_is_valid_nbformat_and_runs_the_same_code_as_the_script():
+    nbformat = pytest.importorskip("nbformat")
+    notebook = nbformat.read(NOTEBOOK_DIR / kk.NOTEBOOK_CODE_FILE, as_version=4)
+    nbformat.validate(notebook)
+    code_cells = [c.source for c in notebook.cells if c.cell_type == "code"]
+    script = (SCRIPT_DIR / kk.KERNEL_CODE_FILE).read_text()
+    assert len(code_cells) >= 4
+    assert all(cell in script for cell in code_cells)
+    ast.parse("\n\n".join(code_cells))
+    assert 'os.environ["HF_HUB_OFFLINE"] = "1"' in code_cells[1]
+
+
+def test_kernel_sets_offline_switches_before_any_import_of_hf_libraries():
+    tree = ast.parse((SCRIPT_DIR / kk.KERNEL_CODE_FILE).read_text())
+    env_sets = [n for n in ast.walk(tree) if isinstance(n, ast.Subscript) and getattr(n.slice, "value", None) in
+                ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")]
+    assert len(env_sets) == 2
+    imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert not any("transformers" in ast.dump(n) or "tokenizers" in ast.dump(n) for n in imports)
+    assert "TOKENIZERS_PARALLELISM" in (SCRIPT_DIR / kk.KERNEL_CODE_FILE).read_text()
+
+
+def test_shipped_config_loads_with_the_engine():
+    config = Config.from_toml(SCRIPT_DIR / "config.toml")
+    assert isinstance(config, Config)
+
+
+def test_kernel_command_writes_a_folder_for_the_users_own_owner_and_slug(tmp_path, kaggle_api, capsys):
+    parser = argparse.ArgumentParser()
+    kk.add_kernel_arguments(parser)
+    out = tmp_path / "mine"
+    args = parser.parse_args(["--owner", "alice", "--slug", "alice-daigt-run", "--out", str(out),
+                              "--train-dataset", "bob/more-essays", "--set", "features.min_df=2", "--gpu"])
+    assert kk.kernel_command(args) == 0
+    meta = kaggle_push_checks(kaggle_api, out)
+    assert meta["id"] == "alice/alice-daigt-run"
+    assert meta["dataset_sources"] == ["alice/daigt-kit", "bob/more-essays"]
+    assert meta["enable_gpu"] is True and meta["enable_internet"] is False
+    source = (out / kk.KERNEL_CODE_FILE).read_text()
+    assert 'KIT_DATASET = "alice/daigt-kit"' in source and '["features.min_df=2"]' in source
+    assert "kaggle kernels push -p" in capsys.readouterr().out
+    # Re-running updates in place and keeps files the user added.
+    (out / "notes.txt").write_text("mine")
+    args = parser.parse_args(["--owner", "alice", "--slug", "alice-daigt-run", "--out", str(out), "--dataset", "alice/kit-v2"])
+    assert kk.kernel_command(args) == 0
+    assert json.loads((out / "kernel-metadata.json").read_text())["dataset_sources"][0] == "alice/kit-v2"
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--slug", "abc"], "at least five characters"),
+     (["--title", "Something Else"], "resolves to slug"),
+     (["--dataset", "no-owner"], "expected 'owner/slug'")],
+)
+def test_kernel_command_rejects_what_kaggle_would_reject(tmp_path, capsys, argv, message):
+    parser = argparse.ArgumentParser()
+    kk.add_kernel_arguments(parser)
+    args = parser.parse_args(["--owner", "alice", "--out", str(tmp_path / "k"), *argv])
+    assert kk.kernel_command(args) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "k" / "kernel-metadata.json").exists()
+
+
+def test_kernel_command_needs_an_owner(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
+    parser = argparse.ArgumentParser()
+    kk.add_kernel_arguments(parser)
+    assert kk.kernel_command(parser.parse_args(["--out", str(tmp_path)])) == 2
+    assert "--owner" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [({"title": "Short"}, "6-50 characters"), ({"title": "x" * 51}, "6-50 characters"),
+     ({"id": "me/tiny"}, "slug 'tiny'"), ({"licenses": [{"name": "CC0-1.0"}, {"name": "other"}]}, "exactly one"),
+     ({"licenses": [{"name": "MIT"}]}, "not one Kaggle accepts"), ({"subtitle": "too short"}, "20-80")],
+)
+def test_dataset_metadata_rules_match_the_kaggle_cli(change, message):
+    meta = {"title": "DAIGT Kit offline wheels", "id": "me/daigt-kit", "licenses": [{"name": "other"}], **change}
+    if change.get("id") == "me/tiny":
+        meta["id"] = "me/tiny"
+    with pytest.raises(kk.KaggleMetadataError, match=message.replace("(", r"\(")):
+        kk.check_dataset_metadata(meta)
+
+
+def test_default_dataset_licence_is_one_the_kaggle_cli_knows(kaggle_api):
+    assert kk.dataset_metadata("me", "daigt-kit", "DAIGT Kit offline wheels")["licenses"] == [{"name": "other"}]
+    assert "other" in kaggle_api.valid_dataset_license_names
+
+
+def test_kernel_reports_a_missing_input_with_the_fix(tmp_path):
+    (tmp_path / "input" / kk.COMPETITION).mkdir(parents=True)
+    (tmp_path / "input" / kk.COMPETITION / "test_essays.csv").write_text("id,prompt_id,text\n")
+    env = {**os.environ, kk.ROOT_ENV: str(tmp_path)}
+    proc = subprocess.run([sys.executable, str(SCRIPT_DIR / kk.KERNEL_CODE_FILE)], env=env, capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert f"/{kk.KIT_DATASET_SLUG}' not found under {tmp_path / 'input'}" in proc.stderr
+    assert "dataset_sources" in proc.stderr
+
+
+def test_kaggle_kit_imports_with_the_standard_library_only():
+    """build_dataset.py and submit.py import it on a machine that has only Python and pip."""
+    code = "import sys; sys.path.insert(0, 'src'); import daigt.kaggle_kit; print(sorted(m for m in sys.modules if m.split('.')[0] in {'numpy', 'pandas', 'sklearn'}))"
+    proc = subprocess.run([sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_image_manifest_is_pinned_and_covers_the_kits_runtime_dependencies():
+    lines = kk.read_manifest_lines(KERNELS / "kaggle-image-manifest.txt")
+    names = {kk.normalize_name(line.split("==")[0]) for line in lines}
+    assert {"numpy", "scipy", "pandas", "scikit-learn", "lightgbm", "tokenizers", "tqdm", "torch", "transformers"} <= names
+
+
+def test_unpinned_manifest_line_is_rejected_with_its_line_number(tmp_path):
+    manifest = tmp_path / "m.txt"
+    manifest.write_text("# image\nnumpy==1.26.4\npandas>=2\n")
+    with pytest.raises(kk.KaggleMetadataError, match=r"m.txt:3: 'pandas>=2' is not pinned"):
+        kk.read_manifest_lines(manifest)

@@ -1,0 +1,136 @@
+"""submit.py: the offline dry-run, end to end on the embedded sample, and the failures it must catch.
+
+The full run uses a bare interpreter (a venv with nothing but pip), as on a fresh machine. Wheels come from
+the shared cache (wheels/) and the image stand-in is cached in dist/dryrun/, so only a cold CI run downloads.
+"""
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+import build_dataset as bd  # noqa: E402
+
+SAMPLE = REPO / "data" / "sample"
+HOST = "%d.%d" % sys.version_info[:2]
+
+
+def run_submit(python, *argv, timeout=900):
+    return subprocess.run([str(python), str(REPO / "submit.py"), *map(str, argv)], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def bare_python(tmp_path_factory) -> Path:
+    """A Python with only pip: what the scripts may rely on."""
+    env = tmp_path_factory.mktemp("bare") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
+    return env / "bin" / "python"
+
+
+def stub_kernel(tmp_path: Path, body: str) -> Path:
+    """A kernel that skips the kit and writes the sample submission, after ``body`` (which may edit ``rows``)."""
+    path = tmp_path / "stub_kernel.py"
+    path.write_text(textwrap.dedent("""\
+        import csv, os, pathlib
+        root = pathlib.Path(os.environ["DAIGT_KAGGLE_ROOT"])
+        with open(root / "input/llm-detect-ai-generated-text/sample_submission.csv", newline="") as f:
+            rows = list(csv.reader(f))
+        """) + textwrap.dedent(body) + textwrap.dedent("""\
+        with open(root / "working/submission.csv", "w", newline="") as f:
+            csv.writer(f).writerows(rows)
+        print("stub kernel done")
+        """))
+    return path
+
+
+def test_full_dry_run_on_the_embedded_sample(bare_python):
+    proc = run_submit(bare_python)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    with open(SAMPLE / "llm-detect-ai-generated-text" / "sample_submission.csv", newline="") as f:
+        n_rows = sum(1 for _ in csv.reader(f)) - 1
+    assert f"OK: valid submission ({n_rows} rows" in out
+    auc = float(out.split("AUC ")[1].split()[0])
+    assert 0.5 < auc <= 1.0
+    assert "network cut: new network namespace" in out or "network NOT cut at the OS level" in out
+    assert "[daigt-kernel] install kit offline" in out and "--no-index" in out
+    assert "peak RSS" in out and "of Kaggle's ~30 GB" in out
+
+
+def test_kernel_that_opens_a_network_connection_fails_the_dry_run(tmp_path):
+    kernel = stub_kernel(tmp_path, """\
+        import urllib.request
+        try:  # a kernel that swallows the error must still fail the dry-run
+            urllib.request.urlopen("https://pypi.org/simple/", timeout=5)
+        except OSError as exc:
+            print("download failed:", exc)
+        """)
+    proc = run_submit(sys.executable, "--kernel", kernel)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "the kernel tried to open a network connection" in proc.stderr
+    assert "getaddrinfo('pypi.org')" in proc.stderr
+    assert "download failed" in proc.stdout and "blocked by the DAIGT dry-run" in proc.stdout
+
+
+def test_kernel_that_writes_a_malformed_submission_fails_validation_naming_the_row(tmp_path):
+    kernel = stub_kernel(tmp_path, """\
+        rows[3][1] = "1.5"
+        """)
+    proc = run_submit(sys.executable, "--kernel", kernel)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    with open(SAMPLE / "llm-detect-ai-generated-text" / "sample_submission.csv", newline="") as f:
+        bad_id = list(csv.reader(f))[3][0]
+    assert "invalid submission" in proc.stderr
+    assert f"row 4 (id '{bad_id}'), column 'generated': 1.5 is not a finite number in [0, 1]" in proc.stderr
+
+
+def test_kernel_over_the_time_budget_is_killed(tmp_path):
+    kernel = stub_kernel(tmp_path, """\
+        import time
+        time.sleep(120)
+        """)
+    proc = run_submit(sys.executable, "--kernel", kernel, "--timeout", "3")
+    assert proc.returncode == 1
+    assert "exceeded the wall-clock budget of 3 s" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def dataset_with_a_dependency(tmp_path_factory) -> Path:
+    """A dataset for this Python that vendors one dependency the image lacks (colorama)."""
+    out = tmp_path_factory.mktemp("kit") / "daigt-kit"
+    bd.build(bd.BuildOptions(python=HOST, extras=("colorama",), out=out))
+    return out
+
+
+def test_wheel_removed_from_the_dataset_is_named(dataset_with_a_dependency, tmp_path):
+    dataset = tmp_path / "daigt-kit"
+    shutil.copytree(dataset_with_a_dependency, dataset)
+    wheel = next((dataset / "wheels").glob("colorama-*.whl"))
+    wheel.unlink()
+    proc = run_submit(sys.executable, "--dataset", dataset)
+    assert proc.returncode == 1
+    assert f"wheels/{wheel.name} (colorama " in proc.stderr and "missing" in proc.stderr
+    assert "rebuild" in proc.stderr
+
+
+def test_wheel_missing_from_dataset_and_lock_fails_the_offline_install_naming_it(dataset_with_a_dependency, tmp_path):
+    """A dataset built incompletely (lock agrees): the kernel's own offline install must fail and say what is missing."""
+    dataset = tmp_path / "daigt-kit"
+    shutil.copytree(dataset_with_a_dependency, dataset)
+    next((dataset / "wheels").glob("colorama-*.whl")).unlink()
+    lock_path = dataset / "daigt-kit.lock"
+    lock = json.loads(lock_path.read_text())
+    lock["wheels"] = [w for w in lock["wheels"] if w["name"] != "colorama"]
+    lock_path.write_text(json.dumps(lock))
+    proc = run_submit(sys.executable, "--dataset", dataset)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "no wheel for colorama" in proc.stdout  # the kernel's message, as Kaggle's log would show it
+    assert "missing from the kit dataset: colorama" in proc.stderr
