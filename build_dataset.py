@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from email.parser import Parser
 from pathlib import Path
 from urllib.parse import unquote, urlparse

@@ -121,7 +121,7 @@ def check_dataset(dataset: Path) -> None:
     if problems:
         raise DryRunError("the kit dataset is incomplete; on Kaggle the offline install would fail:\n  "
                           + "\n  ".join(problems)
-                          + f"\nfix: rebuild it (python build_dataset.py, or python submit.py --rebuild) and upload a new version")
+                          + "\nfix: rebuild it (python build_dataset.py, or python submit.py --rebuild) and upload a new version")
 
 
 # ---- staging --------------------------------------------------------------------------------------------
@@ -136,11 +136,15 @@ def kernel_sources(kernel: Path) -> tuple[str, list[str]]:
 
 
 def copy_read_only(src: Path, dst: Path) -> None:
-    """Copy like Kaggle mounts an input: read-only, so a kernel that writes there fails here too."""
+    """Copy like Kaggle mounts an input: read-only (root ignores the mode bits: ``tree_state`` catches that)."""
     shutil.copytree(src, dst, symlinks=False)
     for path in [dst, *dst.rglob("*")]:
         mode = path.stat().st_mode
         path.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def tree_state(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
 
 
 def stage_tree(opts: Options, dataset: Path, root: Path) -> dict[str, Path]:
@@ -464,6 +468,7 @@ def dry_run(opts: Options) -> DryRunResult:
         say(f"running {opts.kernel} (budget {opts.timeout:.0f} s, memory limit {opts.memory_gb:.0f} GB)")
         guard_log = work / "netguard.log"
         log_path = work / "kernel.log"
+        inputs_before = tree_state(root / "input")
         code, seconds, peak = run_kernel(python, Path(opts.kernel).resolve(), root, log_path, guard_log, prefix, opts.timeout)
         log_text = log_path.read_text(encoding="utf-8", errors="replace")
         if guard_log.exists() and guard_log.read_text(encoding="utf-8").strip():
@@ -473,6 +478,10 @@ def dry_run(opts: Options) -> DryRunResult:
                               f"(ship models with build_dataset.py --model-dir)")
         if code != 0:
             raise DryRunError(kernel_failure(code, log_text))
+        changed = sorted(set(inputs_before.items()) ^ set(tree_state(root / "input").items()))
+        if changed:
+            raise DryRunError(f"the kernel changed /kaggle/input ({changed[0][0]}, ...), which is read-only on Kaggle: "
+                              f"write to /kaggle/working or /tmp instead")
         say(f"kernel finished in {seconds:.1f} s; peak RSS {peak:.0f} MiB = {peak / 1024 / opts.memory_gb:.1%} of "
             f"Kaggle's ~{opts.memory_gb:.0f} GB")
         if peak / 1024 > opts.memory_gb:
@@ -496,19 +505,12 @@ def dry_run(opts: Options) -> DryRunResult:
 
 
 def remove_tree(path: Path) -> None:
-    def make_writable(func, target, _exc):
-        os.chmod(Path(target).parent, 0o755)
-        os.chmod(target, 0o755)
-        func(target)
-
+    """Delete a staged tree, whose inputs were made read-only."""
     if path.exists():
         for item in [path, *path.rglob("*")]:
             if not item.is_symlink():
-                try:
-                    item.chmod(item.stat().st_mode | stat.S_IWUSR)
-                except OSError:
-                    pass
-        shutil.rmtree(path, onerror=make_writable)
+                item.chmod(item.stat().st_mode | stat.S_IWUSR)
+        shutil.rmtree(path)
 
 
 # ---- command line ---------------------------------------------------------------------------------------

@@ -187,3 +187,27 @@ def test_unpinned_manifest_line_is_rejected_with_its_line_number(tmp_path):
     manifest.write_text("# image\nnumpy==1.26.4\npandas>=2\n")
     with pytest.raises(kk.KaggleMetadataError, match=r"m.txt:3: 'pandas>=2' is not pinned"):
         kk.read_manifest_lines(manifest)
+
+
+def test_kernel_finds_wheels_in_a_folder_that_arrived_zipped(tmp_path):
+    """`kaggle datasets create -r zip` uploads wheels/ as wheels.zip; the kernel copes if Kaggle did not unpack it."""
+    import hashlib
+    import zipfile
+
+    kit = tmp_path / "input" / "daigt-kit"
+    kit.mkdir(parents=True)
+    wheel_bytes = b"pretend wheel"
+    with zipfile.ZipFile(kit / "wheels.zip", "w") as bundle:
+        bundle.writestr("tiny-1.0-py3-none-any.whl", wheel_bytes)
+    lock = {"wheels": [{"file": "wheels/tiny-1.0-py3-none-any.whl", "name": "tiny", "version": "1.0",
+                        "sha256": hashlib.sha256(wheel_bytes).hexdigest()}]}
+    code = (f"import json, runpy; from pathlib import Path; ns = runpy.run_path({str(SCRIPT_DIR / kk.KERNEL_CODE_FILE)!r}, "
+            f"run_name='kernel'); print(json.dumps([str(p) for p in ns['verify_wheels'](Path({str(kit)!r}), {lock!r})]))")
+    env = {**os.environ, kk.ROOT_ENV: str(tmp_path), "TMPDIR": str(tmp_path / "tmp")}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    folders = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert folders == [str(tmp_path / "tmp" / "daigt-kit-unpacked" / "wheels")]
+    proc = subprocess.run([sys.executable, "-c", code.replace(repr(hashlib.sha256(wheel_bytes).hexdigest()), repr("0" * 64))],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode == 1 and "does not match its sha256" in proc.stderr

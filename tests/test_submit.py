@@ -134,3 +134,12 @@ def test_wheel_missing_from_dataset_and_lock_fails_the_offline_install_naming_it
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert "no wheel for colorama" in proc.stdout  # the kernel's message, as Kaggle's log would show it
     assert "missing from the kit dataset: colorama" in proc.stderr
+
+
+def test_kernel_that_writes_into_the_read_only_input_fails_the_dry_run(tmp_path):
+    kernel = stub_kernel(tmp_path, """\
+        (root / "input/llm-detect-ai-generated-text/cache.bin").write_bytes(b"x")
+        """)
+    proc = run_submit(sys.executable, "--kernel", kernel)
+    assert proc.returncode == 1
+    assert "the kernel changed /kaggle/input (llm-detect-ai-generated-text" in proc.stderr

@@ -310,6 +310,7 @@ import resource
 import subprocess
 import sys
 import time
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -375,9 +376,22 @@ def read_lock(kit_dir):
     return locks[0], lock
 
 
+def unpacked_archives(kit_dir):
+    """`kaggle datasets create -r zip` uploads folders as zip files and Kaggle unpacks them; should an archive
+    arrive packed, unpack it to a scratch folder instead of failing."""
+    target = Path(os.environ.get("TMPDIR", "/tmp")) / "daigt-kit-unpacked"
+    for archive in sorted(kit_dir.rglob("*.zip")):
+        say(f"unpacking {archive}")
+        with zipfile.ZipFile(archive) as bundle:
+            bundle.extractall(target / archive.stem)
+    return target
+
+
 def verify_wheels(kit_dir, lock):
     """Every wheel in the lock must be in the dataset, unchanged; returns the folders to install from."""
     present = {path.name: path for path in kit_dir.rglob("*.whl")}
+    if any(entry["file"].split("/")[-1] not in present for entry in lock["wheels"]):
+        present.update({path.name: path for path in unpacked_archives(kit_dir).rglob("*.whl")})
     for entry in lock["wheels"]:
         name = entry["file"].split("/")[-1]
         if name not in present:
