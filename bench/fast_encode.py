@@ -43,47 +43,60 @@ def byte_alphabet() -> list[str]:
     return [table[b] for b in range(256)]
 
 
-def fast_encode(tokenizer: BPETokenizer, texts: Sequence[str]) -> EncodedCorpus:
-    """Ids equal to ``tokenizer.encode(texts)`` for tokenizers built by ``BPETokenizer`` (byte-level, no prefix)."""
+def fast_encode(tokenizer: BPETokenizer, texts: Sequence[str], batch_size: int = 2048) -> EncodedCorpus:
+    """Ids equal to ``tokenizer.encode(texts)`` for tokenizers built by ``BPETokenizer`` (byte-level, no prefix).
+
+    Works in batches of ``batch_size`` texts so only one batch of word strings is alive at a time; the
+    word -> token ids table grows across batches (distinct words of essays: ~10^5).
+    """
     import pandas as pd
     import regex
 
     raw = tokenizer.tokenizer_
     split = regex.compile(GPT2_SPLIT).findall
     normalize = raw.normalizer.normalize_str if raw.normalizer is not None else (lambda s: s)
-    words: list[str] = []
-    n_words = np.empty(len(texts), dtype=np.int64)
-    fallback: dict[int, list[int]] = {}
-    for i, text in enumerate(texts):
-        if any(c in text for c in _AMBIGUOUS_SPACE):
-            fallback[i] = raw.encode(text, add_special_tokens=False).ids
-            n_words[i] = 0
-            continue
-        found = split(normalize(text))
-        words.extend(found)
-        n_words[i] = len(found)
-    codes, uniques = pd.factorize(pd.Series(words, dtype=object), sort=False)
-    del words
     alphabet = byte_alphabet()
     model = raw.model
-    pieces = [[t.id for t in model.tokenize("".join(alphabet[b] for b in w.encode("utf-8")))] for w in uniques]
-    piece_len = np.fromiter((len(p) for p in pieces), np.int64, len(pieces))
-    piece_ids = np.fromiter((i for p in pieces for i in p), np.int32, int(piece_len.sum()))
-    piece_start = np.concatenate([[0], np.cumsum(piece_len)])[:-1]
-    occurrence_len = piece_len[codes]
-    occurrence_end = np.cumsum(occurrence_len)
-    gather = np.arange(int(occurrence_end[-1]) if len(occurrence_end) else 0) + np.repeat(
-        piece_start[codes] - (occurrence_end - occurrence_len), occurrence_len
-    )
-    ids = piece_ids[gather]
-    word_bounds = np.concatenate([[0], np.cumsum(n_words)])
-    token_bounds = np.concatenate([[0], occurrence_end])[word_bounds]
-    corpus = EncodedCorpus(ids, token_bounds.astype(np.int64))
-    if fallback:
-        corpus = EncodedCorpus.from_sequences(
-            fallback[i] if i in fallback else corpus[i] for i in range(len(texts))
-        )
-    return corpus
+    word_index: dict[str, int] = {}
+    pieces: list[list[int]] = []
+    parts: list[EncodedCorpus] = []
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        words: list[str] = []
+        n_words = np.empty(len(batch), dtype=np.int64)
+        fallback: dict[int, list[int]] = {}
+        for i, text in enumerate(batch):
+            if any(c in text for c in _AMBIGUOUS_SPACE):
+                fallback[i] = raw.encode(text, add_special_tokens=False).ids
+                n_words[i] = 0
+                continue
+            found = split(normalize(text))
+            words.extend(found)
+            n_words[i] = len(found)
+        codes, uniques = pd.factorize(pd.Series(words, dtype=object), sort=False)
+        del words
+        global_of_unique = np.empty(len(uniques), dtype=np.int64)
+        for j, word in enumerate(uniques):
+            index = word_index.get(word)
+            if index is None:
+                index = word_index[word] = len(pieces)
+                pieces.append([t.id for t in model.tokenize("".join(alphabet[b] for b in word.encode("utf-8")))])
+            global_of_unique[j] = index
+        codes = global_of_unique[codes]
+        piece_len = np.fromiter((len(p) for p in pieces), np.int64, len(pieces))
+        piece_ids = np.fromiter((i for p in pieces for i in p), np.int32, int(piece_len.sum()))
+        piece_start = np.concatenate([[0], np.cumsum(piece_len)])[:-1]
+        occurrence_len = piece_len[codes]
+        occurrence_end = np.cumsum(occurrence_len)
+        total = int(occurrence_end[-1]) if len(occurrence_end) else 0
+        gather = np.arange(total) + np.repeat(piece_start[codes] - (occurrence_end - occurrence_len), occurrence_len)
+        word_bounds = np.concatenate([[0], np.cumsum(n_words)])
+        token_bounds = np.concatenate([[0], occurrence_end])[word_bounds]
+        part = EncodedCorpus(piece_ids[gather], token_bounds.astype(np.int64))
+        if fallback:
+            part = EncodedCorpus.from_sequences(fallback[i] if i in fallback else part[i] for i in range(len(batch)))
+        parts.append(part)
+    return EncodedCorpus.concatenate(parts)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

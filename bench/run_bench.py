@@ -36,9 +36,11 @@ from typing import Iterator, Sequence
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
+# Linux carries a process's peak RSS across fork+exec into the child's ru_maxrss, so the driver stays lean:
+# no numpy/pandas here, corpora are generated in their own subprocess.
+_START_RSS_MB = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
-from make_corpus import DEFAULT_DATA, ensure_corpus  # noqa: E402
-
+DEFAULT_DATA = BENCH_DIR.parents[1] / "shared" / "data"
 DEFAULT_SIZES = "5000x1000"
 DEFAULT_CORPORA = Path(tempfile.gettempdir()) / "daigt-bench"
 DEFAULT_OUT = BENCH_DIR / "results" / "bench.json"
@@ -113,8 +115,7 @@ def run_kit(args: argparse.Namespace, corpus: Path, lightgbm: bool, max_features
             ngram_range=tuple(f.ngram_range), min_df=f.min_df, max_df=f.max_df, sublinear_tf=f.sublinear_tf,
             chunk_docs=f.chunk_docs,
         )
-        X_train = vectorizer.fit_transform(train_ids, vocabulary_from=test_ids)
-        X_test = vectorizer.transform(test_ids)
+        X_train, X_test = vectorizer.fit_transform_both(train_ids, vocabulary_from=test_ids)
         del train_ids, test_ids
     members, combine = kit_members(config)
     scores, weights = fit_predict_members(members, X_train, labels, X_test, stages)
@@ -250,6 +251,7 @@ def summary(stages: Stages, y_test, scores, X_train, X_test, np) -> dict:
         "nnz_train": int(X_train.nnz),
         "nnz_test": int(X_test.nnz),
         "worker_peak_rss_mb": round(peak_rss_mb(), 1),
+        "worker_start_rss_mb": round(_START_RSS_MB, 1),
     }
 
 
@@ -392,12 +394,14 @@ def fmt(value, digits: int = 2) -> str:
 
 
 def machine_info() -> dict:
-    import numpy
-    import scipy
-    import sklearn
+    from importlib.metadata import PackageNotFoundError, version
 
-    info = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-            "numpy": numpy.__version__, "scipy": scipy.__version__, "sklearn": sklearn.__version__}
+    info = {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count()}
+    for package in ("numpy", "scipy", "scikit-learn", "pandas", "tokenizers", "transformers", "lightgbm"):
+        try:
+            info[package] = version(package)
+        except PackageNotFoundError:
+            info[package] = None
     try:
         info["loadavg_start"] = os.getloadavg()
         with open("/proc/meminfo", encoding="utf-8") as fh:
@@ -407,17 +411,30 @@ def machine_info() -> dict:
     return info
 
 
-def driver_main(args: argparse.Namespace) -> int:
-    from daigt.io import write_text_atomic
+def make_corpus_in_child(out: Path, n_train: int, n_test: int, args: argparse.Namespace) -> Path:
+    command = [sys.executable, str(BENCH_DIR / "make_corpus.py"), "--train", str(n_train), "--test", str(n_test),
+               "--seed", str(args.seed), "--out", str(out), "--data", str(args.data)]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return out
 
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Same contract as daigt.io.write_text_atomic, without importing the package into the lean driver."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def driver_main(args: argparse.Namespace) -> int:
     record = {"created": dt.datetime.now().isoformat(timespec="seconds"), "command": sys.argv,
+              "driver_peak_rss_mb": None,
               "machine": machine_info(), "reference_tokenize": args.reference_tokenize,
               "kit_encoder": args.kit_encoder, "sizes": []}
     for n_train, n_test in parse_sizes(args.sizes):
         size = f"{n_train}x{n_test}"
         print(f"--- corpus {size}", file=sys.stderr, flush=True)
-        corpus = ensure_corpus(Path(args.corpus_dir) / f"{size}-seed{args.seed}", n_train, n_test, args.seed,
-                               Path(args.data))
+        corpus = make_corpus_in_child(Path(args.corpus_dir) / f"{size}-seed{args.seed}", n_train, n_test, args)
         runs = []
         for variant in variants_for((n_train, n_test), args):
             print(f"--- {size}: {variant}", file=sys.stderr, flush=True)
@@ -426,8 +443,10 @@ def driver_main(args: argparse.Namespace) -> int:
                                 "corpus_meta": json.loads((corpus / "meta.json").read_text(encoding="utf-8")),
                                 "runs": runs})
         print(format_table(size, runs), flush=True)
-        write_text_atomic(args.out, json.dumps(record, indent=1) + "\n")  # partial results survive a crash
+        write_json_atomic(args.out, record)  # partial results survive a crash
     print(f"\nwrote {args.out}")
+    record["driver_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    write_json_atomic(args.out, record)
     return 0
 
 

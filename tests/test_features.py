@@ -133,6 +133,23 @@ def test_fit_then_transform_equals_fit_transform(corpus):
     assert (a != b).nnz == 0
 
 
+@pytest.mark.parametrize("chunk_docs", [1, 7, 4096])
+@pytest.mark.parametrize("min_df", [1, 2])
+def test_fit_transform_both_equals_separate_passes(corpus, chunk_docs, min_df):
+    """The test matrix taken from the vocabulary pass is bit-identical to a separate transform."""
+    both = NgramTfidfVectorizer(min_df=min_df, chunk_docs=chunk_docs)
+    X_train, X_test = both.fit_transform_both(corpus["train_ids"], vocabulary_from=corpus["test_ids"])
+    separate = NgramTfidfVectorizer(min_df=min_df, chunk_docs=chunk_docs)
+    expected_train = separate.fit_transform(corpus["train_ids"], vocabulary_from=corpus["test_ids"])
+    expected_test = separate.transform(corpus["test_ids"])
+    for got, expected in ((X_train, expected_train), (X_test, expected_test)):
+        assert got.shape == expected.shape
+        np.testing.assert_array_equal(got.indptr, expected.indptr)
+        np.testing.assert_array_equal(got.indices, expected.indices)
+        np.testing.assert_array_equal(got.data, expected.data)
+    np.testing.assert_array_equal(both.idf_, separate.idf_)
+
+
 def test_train_has_ngrams_outside_the_vocabulary(corpus):
     """The comparison above is only meaningful if train holds n-grams the test vocabulary lacks."""
     grams = lambda docs: {" ".join(d[i : i + 3]) for d in docs for i in range(len(d) - 2)}  # noqa: E731
@@ -220,6 +237,8 @@ def test_large_ids_and_high_orders_are_exact(vocab_size):
     assert_same(aligned(X_train, names, ref_names), ref_train)
     assert_same(aligned(vec.transform(test), names, ref_names), ref_test)
     assert vec.vocab_size_ == (vocab_size or 2**20 + 4)
+    # keys are the ids as base-V digits up to this order, prefix-rank based above it: both paths are exercised
+    assert vec.direct_order_ == (1 if vocab_size else 3)
     for order, keys in vec.ngram_keys_.items():
         assert keys.dtype == np.int64 and np.all(np.diff(keys) > 0) and keys.min() >= 0
     # every column decodes back to a distinct id tuple (keys are collision free)

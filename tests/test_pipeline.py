@@ -123,3 +123,26 @@ def test_robustness_options_change_scores_and_stay_valid(sample_train, overrides
     assert varied.shape == plain.shape and np.isfinite(varied).all() and (varied >= 0).all() and (varied <= 1).all()
     assert not np.allclose(varied, plain)
     assert roc_auc_score(test["label"], varied) > 0.7
+
+
+def test_transformer_checkpoint_is_rank_blended_and_a_missing_one_is_skipped(tmp_path, sample_competition, sample_train):
+    pytest.importorskip("torch")  # the `transformer` extra; installed by the test command
+    from daigt.transformer.config import TrainConfig
+    from daigt.transformer.modeling import DetectorModel, load_tokenizer
+    from daigt.transformer.tiny import build_tiny_checkpoint
+
+    texts = list(pd.read_csv(sample_train)["text"].head(50))
+    encoder = build_tiny_checkpoint(tmp_path / "encoder", texts=texts)
+    model = DetectorModel.from_backbone(encoder)
+    model.save_pretrained(tmp_path / "run" / "fold_0", tokenizer=load_tokenizer(encoder), train_config=TrainConfig(model_dir=str(encoder)))
+
+    base = Config().with_overrides(["ensemble.lightgbm.weight=0"])
+    plain = run(base, sample_competition, [sample_train], tmp_path / "plain.csv", show_progress=False)
+    missing = run(base.with_overrides([f"transformer.model_dir={tmp_path / 'nothing'}"]), sample_competition,
+                  [sample_train], tmp_path / "missing.csv", show_progress=False)
+    assert missing.path.read_bytes() == plain.path.read_bytes()
+    blended = run(base.with_overrides([f"transformer.model_dir={tmp_path / 'run'}", "transformer.max_length=64"]),
+                  sample_competition, [sample_train], tmp_path / "blend.csv", show_progress=False)
+    assert "transformer inference" in [name for name, _, _ in blended.stages.rows]
+    scores = blended.submission["generated"].to_numpy()
+    assert not np.allclose(scores, plain.submission["generated"]) and scores.min() > 0 and scores.max() <= 1

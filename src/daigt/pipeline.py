@@ -32,7 +32,7 @@ from daigt.data import (
 )
 from daigt.features import NgramTfidfVectorizer
 from daigt.io import write_text_atomic
-from daigt.models import build_ensemble, combine_scores, ensemble_members, rank_scores
+from daigt.models import build_ensemble, combine_scores, ensemble_members
 from daigt.stages import StageLog, peak_rss_mb
 from daigt.style import StyleClassifier
 from daigt.submission import make_submission, write_submission
@@ -168,8 +168,13 @@ def blend_transformer(config: Config, tfidf_scores: np.ndarray, test_texts: Sequ
     model_dir = config.transformer.model_dir
     if not model_dir:
         return tfidf_scores
-    if not Path(model_dir).exists():
-        log.warning("transformer.model_dir %s does not exist: skipping the transformer track", model_dir)
+    from daigt.transformer.blend import rank_blend
+    from daigt.transformer.checkpoints import find_model_dirs
+
+    try:
+        find_model_dirs(model_dir)
+    except FileNotFoundError as exc:
+        log.warning("skipping the transformer track: %s", exc)
         return tfidf_scores
     from daigt.transformer import predict_texts
 
@@ -177,8 +182,7 @@ def blend_transformer(config: Config, tfidf_scores: np.ndarray, test_texts: Sequ
         scores = predict_texts(
             model_dir, list(test_texts), batch_size=config.transformer.batch_size, max_length=config.transformer.max_length
         )
-    w = config.transformer.weight
-    return (1 - w) * rank_scores(tfidf_scores) + w * rank_scores(scores)
+    return rank_blend(tfidf_scores, scores, config.transformer.weight)
 
 
 def training_rows(config: Config, competition, train_files: Sequence[str | Path]) -> pd.DataFrame:
