@@ -57,6 +57,9 @@ def fast_encode(tokenizer: BPETokenizer, texts: Sequence[str], batch_size: int =
     normalize = raw.normalizer.normalize_str if raw.normalizer is not None else (lambda s: s)
     alphabet = byte_alphabet()
     model = raw.model
+    # added/special tokens ("[CLS]" ...) are matched in the raw text before pre-tokenization: such texts (rare)
+    # go through tokenizers itself
+    specials = [t.content for t in raw.get_added_tokens_decoder().values()]
     word_index: dict[str, int] = {}
     pieces: list[list[int]] = []
     parts: list[EncodedCorpus] = []
@@ -66,7 +69,7 @@ def fast_encode(tokenizer: BPETokenizer, texts: Sequence[str], batch_size: int =
         n_words = np.empty(len(batch), dtype=np.int64)
         fallback: dict[int, list[int]] = {}
         for i, text in enumerate(batch):
-            if any(c in text for c in _AMBIGUOUS_SPACE):
+            if any(c in text for c in _AMBIGUOUS_SPACE) or any(t in text for t in specials):
                 fallback[i] = raw.encode(text, add_special_tokens=False).ids
                 n_words[i] = 0
                 continue

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Sequence
 
 BENCH_DIR = Path(__file__).resolve().parent
-STYLE = {"kit": ("tab:blue", "-o"), "reference": ("tab:red", "-s"), "kit+lgb": ("tab:cyan", "--o"),
+STYLE = {"kit": ("tab:blue", "-o"), "kit+fastenc": ("tab:green", "-^"), "reference": ("tab:red", "-s"),
+         "kit+lgb": ("tab:cyan", "--o"),
          "reference+lgb": ("tab:orange", "--s")}
 
 

@@ -10,6 +10,7 @@ read with ``os.wait4``); both sides of a size run back to back in the same invoc
 
 Sides ("variants"):
   kit           daigt: BPETokenizer -> NgramTfidfVectorizer -> ensemble members of daigt.models (MNB + SGD)
+  kit+fastenc   the same with bench/fast_encode.py instead of BPETokenizer.encode (--with-fast-encode)
   reference     the public notebook: tokenizers BPE wrapped in transformers' PreTrainedTokenizerFast, one
                 ``tokenize`` call per essay, two scikit-learn TfidfVectorizers on token strings, MNB + SGD
   with --with-lightgbm, also: kit+lgb (LightGBM on every column), kit+lgb@K (LightGBM on the K columns of
@@ -84,7 +85,7 @@ def kit_config(args: argparse.Namespace, lightgbm: bool, max_features: int):
     return Config(seed=args.seed).with_overrides(overrides)
 
 
-def run_kit(args: argparse.Namespace, corpus: Path, lightgbm: bool, max_features: int) -> dict:
+def run_kit(args: argparse.Namespace, corpus: Path, lightgbm: bool, max_features: int, encoder: str) -> dict:
     import numpy as np
     import pandas as pd
 
@@ -102,7 +103,7 @@ def run_kit(args: argparse.Namespace, corpus: Path, lightgbm: bool, max_features
     with stages.stage("bpe train"):
         tokenizer = BPETokenizer.from_config(config.tokenizer, show_progress=False).fit(test_texts)
     with stages.stage("encode"):
-        if args.kit_encoder == "fast":
+        if encoder == "fast":
             from fast_encode import fast_encode
 
             train_ids, test_ids = fast_encode(tokenizer, train_texts), fast_encode(tokenizer, test_texts)
@@ -259,12 +260,15 @@ def worker_main(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
     corpus = Path(args.corpus)
     variant = args.worker
+    encoder = args.kit_encoder
     if variant == "kit":
-        result = run_kit(args, corpus, lightgbm=False, max_features=0)
+        result = run_kit(args, corpus, lightgbm=False, max_features=0, encoder=encoder)
+    elif variant == "kit+fastenc":
+        result = run_kit(args, corpus, lightgbm=False, max_features=0, encoder="fast")
     elif variant == "kit+lgb":
-        result = run_kit(args, corpus, lightgbm=True, max_features=0)
+        result = run_kit(args, corpus, lightgbm=True, max_features=0, encoder=encoder)
     elif variant.startswith("kit+lgb@"):
-        result = run_kit(args, corpus, lightgbm=True, max_features=int(variant.split("@", 1)[1]))
+        result = run_kit(args, corpus, lightgbm=True, max_features=int(variant.split("@", 1)[1]), encoder=encoder)
     elif variant == "reference":
         result = run_reference(args, corpus, lightgbm=False)
     elif variant == "reference+lgb":
@@ -289,7 +293,7 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 
 def variants_for(size: tuple[int, int], args: argparse.Namespace) -> list[str]:
     skip = args.skip_reference == "all" or f"{size[0]}x{size[1]}" in (args.skip_reference or "").split(",")
-    variants = ["kit"] + ([] if skip else ["reference"])
+    variants = ["kit"] + (["kit+fastenc"] if args.with_fast_encode else []) + ([] if skip else ["reference"])
     if args.with_lightgbm:
         variants += ["kit+lgb", f"kit+lgb@{args.lgb_max_features}"] + ([] if skip else ["reference+lgb"])
     return variants
@@ -357,7 +361,7 @@ def format_table(size: str, records: list[dict]) -> str:
     """Per-stage wall and CPU seconds of both sides; on a shared machine the CPU columns are the steadier."""
     by_variant = {r["variant"]: r for r in records}
     lines = [f"\n=== {size} ===  (kit/ref < 1 and speedup > 1 mean the kit is faster)"]
-    pairs = [("kit", "reference")]
+    pairs = [("kit", "reference")] + ([("kit+fastenc", "reference")] if "kit+fastenc" in by_variant else [])
     if "kit+lgb" in by_variant or "reference+lgb" in by_variant:
         lgb_at = [v for v in by_variant if v.startswith("kit+lgb@")]
         pairs += [("kit+lgb", "reference+lgb")] + [(v, "reference+lgb") for v in lgb_at]
@@ -462,6 +466,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                         help="recipe: per-essay PreTrainedTokenizerFast.tokenize (as published); batch: encode_batch")
     parser.add_argument("--kit-encoder", choices=("library", "fast"), default="library",
                         help="library: BPETokenizer.encode; fast: the bench/fast_encode.py prototype (same ids)")
+    parser.add_argument("--with-fast-encode", action="store_true",
+                        help="also run the kit with the bench/fast_encode.py encoder (variant kit+fastenc)")
     parser.add_argument("--set", action="append", help="kit config override section.field=value (repeatable); "
                         "features/tokenizer/ensemble settings apply to the reference too")
     parser.add_argument("--seed", type=int, default=0)

@@ -108,12 +108,15 @@ def assert_same(ours: sp.spmatrix, reference: sp.spmatrix) -> None:
 
 # ---- equality with the recipe ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
-    "ngram_range, min_df",
-    [((3, 5), 1), ((3, 5), 2), ((3, 7), 1), ((1, 2), 1), ((1, 2), 3)],
+    "ngram_range, min_df, max_df",
+    [((3, 5), 1, 1.0), ((3, 5), 2, 1.0), ((3, 7), 1, 1.0), ((1, 2), 1, 1.0), ((1, 2), 3, 1.0), ((2, 4), 2, 0.3),
+     ((3, 5), 1, 0.05)],
 )
-def test_matches_public_recipe(corpus, ngram_range, min_df):
-    ref_train, ref_test, ref_names = recipe(corpus["train_tokens"], corpus["test_tokens"], ngram_range, min_df)
-    vec = NgramTfidfVectorizer(ngram_range=ngram_range, min_df=min_df)
+def test_matches_public_recipe(corpus, ngram_range, min_df, max_df):
+    ref_train, ref_test, ref_names = recipe(
+        corpus["train_tokens"], corpus["test_tokens"], ngram_range, min_df, max_df
+    )
+    vec = NgramTfidfVectorizer(ngram_range=ngram_range, min_df=min_df, max_df=max_df)
     X_train = vec.fit_transform(corpus["train_ids"], vocabulary_from=corpus["test_ids"])
     X_test = vec.transform(corpus["test_ids"])
     names = vec.get_feature_names_out(corpus["tok"])
@@ -129,7 +132,8 @@ def test_matches_public_recipe(corpus, ngram_range, min_df):
 def test_fit_then_transform_equals_fit_transform(corpus):
     vec = NgramTfidfVectorizer()
     a = vec.fit_transform(corpus["train_ids"], vocabulary_from=corpus["test_ids"])
-    b = NgramTfidfVectorizer().fit(corpus["train_ids"], vocabulary_from=corpus["test_ids"]).transform(corpus["train_ids"])
+    fitted = NgramTfidfVectorizer().fit(corpus["train_ids"], vocabulary_from=corpus["test_ids"])
+    b = fitted.transform(corpus["train_ids"])
     assert (a != b).nnz == 0
 
 
@@ -347,8 +351,7 @@ def test_list_input_equals_encoded_corpus(corpus):
 
 # ---- estimator conventions -----------------------------------------------------------------------------------
 def test_deterministic_and_picklable(corpus):
-    fit = lambda: NgramTfidfVectorizer(min_df=2).fit(corpus["train_ids"], vocabulary_from=corpus["test_ids"])  # noqa: E731
-    a, b = fit(), fit()
+    a, b = (NgramTfidfVectorizer(min_df=2).fit(corpus["train_ids"], vocabulary_from=corpus["test_ids"]) for _ in "ab")
     Xa, Xb = a.transform(corpus["test_ids"]), b.transform(corpus["test_ids"])
     assert (Xa != Xb).nnz == 0
     np.testing.assert_array_equal(a.idf_, b.idf_)

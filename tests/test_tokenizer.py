@@ -53,3 +53,38 @@ def test_encoded_corpus_helpers():
     assert [list(x) for x in (c.subset([2, 0])[0], c.subset([2, 0])[1])] == [[4], [1, 2, 3]]
     with pytest.raises(ValueError):
         EncodedCorpus(np.array([1, 2], np.int32), np.array([0, 1]))
+
+
+TRICKY = [
+    "Plain essay text, with commas; and numbers 1234 or 3.14 — and dashes.",
+    "Contractions: it's, don't, we're, I've, I'm, you'll, he'd. CAPS'S too",
+    "Whitespace:  two spaces,\ttab,\nnewline\n\n\nparagraphs   \n  trailing  ",
+    "Unicode: café naïve coöperate Zürich 東京 😀 emoji, non\u00a0breaking\u00a0spaces, e\u0301 combining",
+    "Odd spaces: a\x1cb\x85c \u2003em\u2009thin\u200bzero-width",
+    "Specials in text: [CLS] and [MASK] and [UNK] should not break anything",
+    "Typos lik thsi and weird CaSiNg, $%^&*() punctuation!!! ???",
+    "",
+    "   ",
+]
+
+
+@pytest.mark.parametrize("lowercase, normalizer", [(False, "nfc"), (True, "nfkc"), (False, "none")])
+def test_word_cache_encoder_gives_the_library_ids(lowercase, normalizer):
+    corpus = TEXTS + TRICKY
+    fast = BPETokenizer(vocab_size=400, lowercase=lowercase, normalizer=normalizer, batch_size=4,
+                        show_progress=False).fit(corpus)
+    slow = BPETokenizer(**{**fast.get_params(), "encoder": "tokenizers"})
+    slow.tokenizer_ = fast.tokenizer_
+    a, b = fast.encode(corpus * 3), slow.encode(corpus * 3)
+    assert np.array_equal(a.offsets, b.offsets) and np.array_equal(a.ids, b.ids)
+
+
+def test_word_cache_check_detects_a_disagreement():
+    tok = BPETokenizer(vocab_size=300, show_progress=False).fit(TEXTS)
+    good = tok.encode(TEXTS[:2])
+    assert tok._agrees_with_library(TEXTS[:2], good)
+    tampered = EncodedCorpus(good.ids.copy(), good.offsets)
+    tampered.ids[0] += 1
+    assert not tok._agrees_with_library(TEXTS[:2], tampered)
+    with pytest.raises(ValueError, match="encoder"):
+        BPETokenizer(encoder="fast").fit(TEXTS).encode(TEXTS)

@@ -233,11 +233,16 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
                 else:
                     rank = np.where(frequent, np.cumsum(frequent) - 1, -1)[inverse]
                     kept = rank >= 0
-                    pos, rank, key = pos[kept], rank[kept], key[kept]
+                    pos, rank = pos[kept], rank[kept]
+                    key = key[kept] if k < self.direct_order_ else None
                 if k >= self.direct_order_:
-                    key = np.zeros(len(pos), dtype=np.int64) if k == self.direct_order_ else key
+                    key = None  # from here on keys are built from ranks
             del unique, inverse, df
         return ngram_keys, prefix_keys, found
+
+    def _first_table_order(self) -> int:
+        max_n = int(self.ngram_range[1])
+        return next(k for k in range(1, max_n + 1) if self._has_table(k))
 
     def _has_table(self, order: int) -> bool:
         """Orders looked up in a table: vocabulary orders, and prefixes once keys are rank-based."""
@@ -342,30 +347,31 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
         lookups = self._lookups()
         offsets = corpus.offsets[start : stop + 1]
         ids = corpus.ids[offsets[0] : offsets[-1]]
-        row_of_pos, reach = token_positions(offsets - offsets[0], max_n)
-        reach = stop_at_unknown_ids(reach, ids, V)
-
-        row_code = row_of_pos.astype(np.int64) * F
+        reach = stop_at_unknown_ids(tokens_left(offsets, max_n), ids, V)
+        row_code = np.repeat(np.arange(stop - start, dtype=np.int64) * F, np.diff(offsets))  # row * F per token
         direct = self.direct_order_
-        codes = []
-        pos = np.flatnonzero(reach > 0)
+        first = self._first_table_order()  # <= direct: keys up to here are plain base-V digits of the ids
+        pos = np.flatnonzero(reach >= first)
         key = ids[pos].astype(np.int64)
-        rank = key
-        for k in range(1, max_n + 1):
-            if k > 1:
-                key = (key if k <= direct else rank) * V + ids[pos + (k - 1)]
-            if not self._has_table(k):
-                longer = reach[pos] > k
-                pos, key = pos[longer], key[longer]
-                continue
+        for j in range(1, first):
+            key = key * V + ids[j:][pos]  # ids[j:][pos] == ids[pos + j] without the temporary
+        codes = []
+        for k in range(first, max_n + 1):
+            if k > first:
+                key = (key if k <= direct else rank) * V + ids[k - 1 :][pos]
             rank = lookups.rank(k, key)  # -1: not among the kept k-grams of the vocabulary documents
+            found = rank >= 0
             if k >= min_n:
-                column = lookups.column(k, rank)  # -1 for a missing rank or an n-gram outside the vocabulary
-                hit = column >= 0
-                codes.append(row_code[pos[hit]] + column[hit])
+                if lookups.offset.get(k) is not None:  # table == vocabulary of this order: column = offset + rank
+                    codes.append(row_code[pos[found]] + (rank[found] + lookups.offset[k]))
+                else:
+                    column = lookups.column(k, rank)  # -1 for a missing rank or an n-gram outside the vocabulary
+                    hit = column >= 0
+                    codes.append(row_code[pos[hit]] + column[hit])
             if k < max_n:
-                extend = (rank >= 0) & (reach[pos] > k)
-                pos, rank, key = pos[extend], rank[extend], key[extend]
+                extend = found & (reach[pos] > k)
+                pos, rank = pos[extend], rank[extend]
+                key = key[extend] if k < direct else None
                 if len(pos) == 0:
                     break
         return codes_to_counts(codes, F)
@@ -444,6 +450,7 @@ class _Lookups:
         tables = {k: vec.prefix_keys_[k] for k in range(1, max_n) if vec._has_table(k)}
         tables[max_n] = vec.ngram_keys_[max_n]
         self.index = {k: pd.Index(keys, copy=False) for k, keys in tables.items() if k > 1}
+
         self.dense1 = None
         if 1 in tables:
             if vec.vocab_size_ <= _DENSE_ORDER1_MAX_V:
@@ -451,17 +458,19 @@ class _Lookups:
                 self.dense1[tables[1]] = np.arange(len(tables[1]))
             else:
                 self.index[1] = pd.Index(tables[1], copy=False)
-        # rank -> column for orders with columns; the extra last entry (-1) serves rank -1 (not found)
+        # column = offset + rank where an order's table is exactly its vocabulary (always for the last order,
+        # and for every order without min_df / max_df pruning); otherwise a rank -> column array whose extra
+        # last entry (-1) serves rank -1 (not found)
+        self.offset: dict[int, int | None] = {}
         self.columns: dict[int, np.ndarray] = {}
         for k in range(min_n, max_n + 1):
             offset = vec.column_offsets_[k]
+            if len(tables[k]) == len(vec.ngram_keys_[k]):  # the vocabulary is a subset of the table
+                self.offset[k] = offset
+                continue
+            self.offset[k] = None
             column = np.full(len(tables[k]) + 1, -1, dtype=np.int64)
-            if k == max_n:
-                column[:-1] = np.arange(offset, offset + len(tables[k]))
-            else:
-                column[np.searchsorted(tables[k], vec.ngram_keys_[k])] = np.arange(
-                    offset, offset + len(vec.ngram_keys_[k])
-                )
+            column[np.searchsorted(tables[k], vec.ngram_keys_[k])] = np.arange(offset, offset + len(vec.ngram_keys_[k]))
             self.columns[k] = column
 
     def rank(self, order: int, keys: np.ndarray) -> np.ndarray:
@@ -510,46 +519,75 @@ def hits_by_document(
 
 
 def codes_to_counts(codes: list[np.ndarray], n_features: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(row, column, count)`` sorted by row then column, from codes ``row * n_features + column``."""
-    all_codes = np.concatenate(codes) if codes else np.zeros(0, np.int64)
-    unique, counts = np.unique(all_codes, return_counts=True)
-    return unique // n_features, unique % n_features, counts.astype(np.int32)
+    """``(row, column, count)`` sorted by row then column, from codes ``row * n_features + column``.
+
+    ``np.unique(..., return_counts=True)`` written out so that only one full-size copy of the codes exists
+    (the list is emptied as it is concatenated).
+    """
+    if not codes:
+        empty = np.zeros(0, np.int64)
+        return empty, empty.astype(np.int32), empty.astype(np.int32)
+    all_codes = np.concatenate(codes)
+    codes.clear()
+    all_codes.sort()
+    if len(all_codes) == 0:
+        return all_codes, all_codes.astype(np.int32), all_codes.astype(np.int32)
+    first = np.empty(len(all_codes), dtype=bool)
+    first[0] = True
+    np.not_equal(all_codes[1:], all_codes[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    del first
+    counts = np.diff(starts, append=len(all_codes)).astype(np.int32)
+    rows, columns = np.divmod(all_codes[starts], n_features)
+    return rows, columns.astype(np.int32 if n_features < 2**31 else np.int64), counts
 
 
 def token_positions(offsets: np.ndarray, max_n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Document of every token, and how many tokens its document has from it on (capped at ``max_n``).
+    """Document of every token, and how many tokens its document has from it on (capped at ``max_n``)."""
+    lengths = np.diff(offsets)
+    doc = np.repeat(np.arange(len(lengths), dtype=np.int32 if len(lengths) < 2**31 else np.int64), lengths)
+    return doc, tokens_left(offsets, max_n)
 
-    An n-gram of order k may start at a token iff that count is >= k: windows never cross documents. The cap
-    lets the count live in 2 bytes per token.
+
+def tokens_left(offsets: np.ndarray, max_n: int) -> np.ndarray:
+    """Tokens from each token to the end of its document, capped at ``max_n``.
+
+    An n-gram of order k may start at a token iff this is >= k: windows never cross documents. The cap lets
+    the count live in 2 bytes per token.
     """
     lengths = np.diff(offsets)
-    n_docs, n_tokens = len(lengths), int(offsets[-1])
-    doc = np.repeat(np.arange(n_docs, dtype=np.int32 if n_docs < 2**31 else np.int64), lengths)
-    left = offsets[1:][doc] - np.arange(n_tokens, dtype=np.int64)
-    small = np.int16 if max_n < 2**15 else np.int64
-    return doc, np.minimum(left, max_n).astype(small)
+    left = np.repeat(offsets[1:], lengths) - np.arange(int(offsets[-1]) - int(offsets[0]), dtype=np.int64)
+    left -= offsets[0]
+    return np.minimum(left, max_n).astype(np.int16 if max_n < 2**15 else np.int64)
 
 
 def stop_at_unknown_ids(reach: np.ndarray, ids: np.ndarray, vocab_size: int) -> np.ndarray:
-    """Cap ``reach`` so that no n-gram spans an id outside the fitted id space (it cannot be in the vocabulary)."""
+    """Cap ``reach`` so that no n-gram spans an id outside the fitted id space (it cannot be in the vocabulary).
+
+    The token ``j`` places before an unknown id can reach at most ``j`` tokens; tokens of an earlier document
+    are already capped tighter by their document's end.
+    """
     unknown = np.flatnonzero(ids >= vocab_size)
     if len(unknown) == 0:
         return reach
-    here = np.arange(len(ids), dtype=np.int64)
-    next_unknown = np.append(unknown, len(ids) + np.iinfo(reach.dtype).max)[np.searchsorted(unknown, here)]
-    return np.minimum(reach, np.minimum(next_unknown - here, np.iinfo(reach.dtype).max)).astype(reach.dtype)
+    reach = reach.copy()
+    for j in range(int(reach.max(initial=0))):
+        before = unknown[unknown >= j] - j
+        reach[before] = np.minimum(reach[before], j)
+    return reach
 
 
 def row_norms(data: np.ndarray, indptr: np.ndarray, norm: str) -> np.ndarray:
     """Norm of its row for every stored value (1 for all-zero rows), computed in float64."""
     lengths = np.diff(indptr)
-    rows = np.repeat(np.arange(len(lengths)), lengths)
-    weights = np.abs(data, dtype=np.float64) if norm == "l1" else np.square(data, dtype=np.float64)
-    norms = np.bincount(rows, weights=weights, minlength=len(lengths))
-    if norm == "l2":
-        norms = np.sqrt(norms)
+    values = np.abs(data, dtype=np.float64) if norm == "l1" else np.square(data, dtype=np.float64)
+    sums = np.zeros(len(lengths))
+    filled = lengths > 0
+    if len(values):
+        sums[filled] = np.add.reduceat(values, indptr[:-1][filled])
+    norms = np.sqrt(sums) if norm == "l2" else sums
     norms[norms == 0] = 1.0
-    return norms[rows]
+    return np.repeat(norms, lengths)
 
 
 def document_frequency(doc_of_pos: np.ndarray, inverse: np.ndarray, n_unique: int) -> np.ndarray:

@@ -93,18 +93,21 @@ def encode_corpora(
 def tfidf_features(config: Config, train_ids: EncodedCorpus, test_ids: EncodedCorpus, stages: StageLog):
     """TF-IDF matrices for both sides, with the vocabulary learned where the config says."""
     with stages.stage("featurize"):
-        vocabulary_docs = test_ids if config.features.vocabulary_from == "test" else EncodedCorpus.concatenate(
-            [train_ids, test_ids]
-        )
         vectorizer = NgramTfidfVectorizer(
             ngram_range=tuple(config.features.ngram_range),
             min_df=config.features.min_df,
             max_df=config.features.max_df,
             sublinear_tf=config.features.sublinear_tf,
             chunk_docs=config.features.chunk_docs,
-        ).fit(train_ids, vocabulary_from=vocabulary_docs)
-        X_train = vectorizer.transform(train_ids)
-        X_test = vectorizer.transform(test_ids)
+        )
+        if config.features.vocabulary_from == "test":
+            # the vocabulary pass over the test essays already counts their n-grams: no second pass
+            X_train, X_test = vectorizer.fit_transform_both(train_ids, vocabulary_from=test_ids)
+        else:
+            both = EncodedCorpus.concatenate([train_ids, test_ids])
+            X_train = vectorizer.fit_transform(train_ids, vocabulary_from=both)
+            del both
+            X_test = vectorizer.transform(test_ids)
         log.info("TF-IDF: %d features, train %s, test %s", X_train.shape[1], X_train.shape, X_test.shape)
     return vectorizer, X_train, X_test
 

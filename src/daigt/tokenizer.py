@@ -9,6 +9,7 @@ The encoded corpus is kept as one flat ``int32`` array plus offsets instead of l
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,15 @@ from tqdm.auto import tqdm
 
 from daigt.config import TokenizerConfig
 
+log = logging.getLogger("daigt")
+
 _NORMALIZERS = ("nfc", "nfkc", "none")
+_ENCODERS = ("word-cache", "tokenizers")
+
+# The GPT-2 split pattern that the ByteLevel pre-tokenizer applies (use_regex=True).
+GPT2_SPLIT = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+# Characters on which the `regex` package's \s and the Oniguruma \s of `tokenizers` disagree.
+_AMBIGUOUS_SPACE = "\x1c\x1d\x1e\x1f\x85"
 
 
 def ensure_tokenizers_parallelism() -> str:
@@ -91,6 +100,7 @@ class BPETokenizer:
         normalizer: str = "nfc",
         special_tokens: tuple[str, ...] = ("[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]"),
         batch_size: int = 1024,
+        encoder: str = "word-cache",
         show_progress: bool = True,
     ):
         self.vocab_size = vocab_size
@@ -99,6 +109,7 @@ class BPETokenizer:
         self.normalizer = normalizer
         self.special_tokens = special_tokens
         self.batch_size = batch_size
+        self.encoder = encoder
         self.show_progress = show_progress
 
     @classmethod
@@ -110,6 +121,7 @@ class BPETokenizer:
             normalizer=config.normalizer,
             special_tokens=tuple(config.special_tokens),
             batch_size=config.batch_size,
+            encoder=config.encoder,
             show_progress=show_progress,
         )
 
@@ -144,16 +156,38 @@ class BPETokenizer:
         return self
 
     def encode(self, texts: Sequence[str], desc: str = "encode") -> EncodedCorpus:
-        """Token ids of every text, encoded in parallel batches (no special tokens added)."""
+        """Token ids of every text (no special tokens added), batch by batch.
+
+        With ``encoder="word-cache"`` each distinct pre-token ("Ġessay", ",") is BPE-encoded once and its ids
+        gathered with numpy: essays repeat their words, and splitting + BPE per occurrence is where
+        ``tokenizers`` spends its time. The ids are the library's own; the first essays of every batch are
+        re-encoded by ``tokenizers`` as a check, and any disagreement switches the rest to ``tokenizers``.
+        """
         self._check_fitted()
+        if self.encoder not in _ENCODERS:
+            raise ValueError(f"encoder must be one of {_ENCODERS}, got {self.encoder!r}")
         ensure_tokenizers_parallelism()
+        word_cache = _WordCache(self.tokenizer_) if self.encoder == "word-cache" else None
         parts = []
         with tqdm(total=len(texts), desc=desc, unit="doc", disable=not self.show_progress, leave=False) as bar:
             for batch in _batches(texts, self.batch_size):
-                encodings = self.tokenizer_.encode_batch(batch, add_special_tokens=False)
-                parts.append(EncodedCorpus.from_sequences(e.ids for e in encodings))
+                part = word_cache.encode(batch) if word_cache is not None else None
+                if part is not None and not self._agrees_with_library(batch[:_CHECK_DOCS], part):
+                    log.warning("word-cache encoding disagreed with tokenizers; encoding the rest with tokenizers")
+                    word_cache, part = None, None
+                if part is None:
+                    part = self._encode_with_library(batch)
+                parts.append(part)
                 bar.update(len(batch))
         return EncodedCorpus.concatenate(parts)
+
+    def _encode_with_library(self, texts: list[str]) -> EncodedCorpus:
+        encodings = self.tokenizer_.encode_batch(texts, add_special_tokens=False)
+        return EncodedCorpus.from_sequences(e.ids for e in encodings)
+
+    def _agrees_with_library(self, texts: list[str], part: EncodedCorpus) -> bool:
+        reference = self._encode_with_library(texts)
+        return all(np.array_equal(reference[i], part[i]) for i in range(len(texts)))
 
     def tokens(self, texts: Sequence[str]) -> list[list[str]]:
         """Token strings, as the public recipe fed them to ``TfidfVectorizer``."""
@@ -194,11 +228,84 @@ class BPETokenizer:
 
     @staticmethod
     def _param_names() -> tuple[str, ...]:
-        return ("vocab_size", "min_frequency", "lowercase", "normalizer", "special_tokens", "batch_size", "show_progress")
+        return ("vocab_size", "min_frequency", "lowercase", "normalizer", "special_tokens", "batch_size", "encoder",
+                "show_progress")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "tokenizer_"):
             raise RuntimeError("BPETokenizer is not fitted: call fit(texts) or from_pretrained(dir) first")
+
+
+_CHECK_DOCS = 4
+
+
+class _WordCache:
+    """Byte-level BPE with one BPE run per distinct pre-token, shared across batches.
+
+    Splits with the same GPT-2 pattern as the ByteLevel pre-tokenizer (via the ``regex`` package, which has
+    the ``\\p{L}`` classes Python's ``re`` lacks), maps each word to its byte alphabet, BPE-encodes it once
+    with the trained model, and gathers every occurrence's ids with one numpy fancy-index. Texts holding a
+    special-token string or a whitespace character the two regex engines disagree on go through the
+    library itself.
+    """
+
+    def __init__(self, tokenizer) -> None:
+        import regex
+
+        self.model = tokenizer.model
+        self.split = regex.compile(GPT2_SPLIT).findall
+        self.normalize = tokenizer.normalizer.normalize_str if tokenizer.normalizer is not None else str
+        self.library = tokenizer
+        self.specials = [t.content for t in tokenizer.get_added_tokens_decoder().values()]
+        self.alphabet = _byte_alphabet()
+        self.index: dict[str, int] = {}
+        self.pieces: list[list[int]] = []
+
+    def encode(self, texts: list[str]) -> EncodedCorpus:
+        import pandas as pd
+
+        words: list[str] = []
+        counts = np.zeros(len(texts), dtype=np.int64)
+        fallback: dict[int, list[int]] = {}
+        for i, text in enumerate(texts):
+            if any(c in text for c in _AMBIGUOUS_SPACE) or any(t in text for t in self.specials):
+                fallback[i] = self.library.encode(text, add_special_tokens=False).ids
+                continue
+            found = self.split(self.normalize(text))
+            words.extend(found)
+            counts[i] = len(found)
+        codes, uniques = pd.factorize(pd.Series(words, dtype=object), sort=False)
+        del words
+        codes = self._piece_numbers(uniques)[codes]
+        lengths = np.fromiter((len(p) for p in self.pieces), np.int64, len(self.pieces))
+        flat = np.fromiter((t for p in self.pieces for t in p), np.int32, int(lengths.sum()))
+        starts = np.concatenate([[0], np.cumsum(lengths)])[:-1]
+        occurrence_lengths = lengths[codes]
+        ends = np.cumsum(occurrence_lengths)
+        gather = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts[codes] - (ends - occurrence_lengths), occurrence_lengths)
+        offsets = np.concatenate([[0], ends])[np.concatenate([[0], np.cumsum(counts)])]
+        part = EncodedCorpus(flat[gather], offsets.astype(np.int64))
+        if fallback:
+            part = EncodedCorpus.from_sequences(fallback[i] if i in fallback else part[i] for i in range(len(texts)))
+        return part
+
+    def _piece_numbers(self, words) -> np.ndarray:
+        numbers = np.empty(len(words), dtype=np.int64)
+        for j, word in enumerate(words):
+            number = self.index.get(word)
+            if number is None:
+                number = self.index[word] = len(self.pieces)
+                mapped = "".join(self.alphabet[b] for b in word.encode("utf-8"))
+                self.pieces.append([t.id for t in self.model.tokenize(mapped)])
+            numbers[j] = number
+        return numbers
+
+
+def _byte_alphabet() -> list[str]:
+    """GPT-2's byte -> printable character table, as byte-level BPE sees its input."""
+    printable = {*range(ord("!"), ord("~") + 1), *range(ord("\u00a1"), ord("\u00ac") + 1), *range(ord("\u00ae"), ord("\u00ff") + 1)}
+    extra = iter(range(256, 512))
+    return [chr(b) if b in printable else chr(next(extra)) for b in range(256)]
 
 
 def _batches(texts: Sequence[str], size: int) -> Iterable[list[str]]:
