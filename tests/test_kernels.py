@@ -211,3 +211,20 @@ def test_kernel_finds_wheels_in_a_folder_that_arrived_zipped(tmp_path):
     proc = subprocess.run([sys.executable, "-c", code.replace(repr(hashlib.sha256(wheel_bytes).hexdigest()), repr("0" * 64))],
                           env=env, capture_output=True, text=True)
     assert proc.returncode == 1 and "does not match its sha256" in proc.stderr
+
+
+def test_submission_kernel_finds_an_attached_transformer_output(tmp_path, monkeypatch):
+    import importlib.util
+
+    monkeypatch.setenv("DAIGT_KAGGLE_ROOT", str(tmp_path))
+    source = Path(__file__).resolve().parents[1] / "kernels" / "daigt-submit" / "daigt_submit.py"
+    spec = importlib.util.spec_from_file_location("daigt_submit_kernel", source)
+    kernel = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(kernel)
+    (tmp_path / "input" / "daigt-v2-train-dataset").mkdir(parents=True)
+    assert kernel.attached_transformer() is None
+    run = tmp_path / "input" / "my-deberta" / "transformer"
+    for fold in ("fold_0", "fold_1", "_state/fold_2"):
+        (run / fold).mkdir(parents=True)
+        (run / fold / "daigt_transformer.json").write_text("{}")
+    assert kernel.attached_transformer() == run

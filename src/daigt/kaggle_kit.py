@@ -420,6 +420,16 @@ def install_kit(lock, wheel_dirs):
         raise SystemExit(f"offline install of {' '.join(lock['install'])} failed (pip exit {proc.returncode}); see pip's output above")
 
 
+def attached_transformer():
+    """The folder holding `daigt train-transformer` checkpoints (daigt_transformer.json files) in any attached
+    input, e.g. the output of the daigt-train-transformer kernel added as a kernel source; None when absent."""
+    markers = sorted(INPUT.glob("*/**/daigt_transformer.json"))
+    if not markers:
+        return None
+    folders = {path.parent for path in markers if "_state" not in path.parts}
+    return Path(os.path.commonpath([str(folder) for folder in folders])) if folders else None
+
+
 def training_files(refs):
     """CSV files with text and label columns in the attached training datasets."""
     files = []
@@ -459,8 +469,12 @@ def main():
     if config.is_file():
         command += ["--config", str(config)]
     settings = list(OVERRIDES)
-    if lock.get("default_model"):
-        settings.insert(0, "transformer.model_dir=" + json.dumps(str(lock_path.parent / lock["default_model"])))
+    model_dir = lock_path.parent / lock["default_model"] if lock.get("default_model") else attached_transformer()
+    if model_dir:
+        say(f"transformer checkpoint(s) found under {model_dir}: blending them with the TF-IDF ensemble")
+        settings.insert(0, "transformer.model_dir=" + json.dumps(str(model_dir)))
+    else:
+        say("no transformer checkpoint attached: TF-IDF ensemble only")
     for item in settings:
         command += ["--set", item]
     with stage("daigt run", timings):
