@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 BENCH_DIR = Path(__file__).resolve().parent
-STYLE = {"kit": ("tab:blue", "-o"), "kit+fastenc": ("tab:green", "-^"), "reference": ("tab:red", "-s"),
-         "kit+lgb": ("tab:cyan", "--o"),
+STYLE = {"kit": ("tab:blue", "-o"), "kit-tokenizers": ("tab:green", "-^"), "reference": ("tab:red", "-s"),
          "reference+lgb": ("tab:orange", "--s")}
 
 

@@ -4,18 +4,23 @@ Each side runs in its own child process, so its peak resident memory is its own 
 read with ``os.wait4``); both sides of a size run back to back in the same invocation, on the same files.
 
     python bench/run_bench.py --sizes 5000x1000
-    python bench/run_bench.py --sizes 5000x1000,20000x4000,45000x9000 --out bench/results/scaling.json
-    python bench/run_bench.py --sizes 90000x18000 --skip-reference 90000x18000
-    python bench/run_bench.py --sizes 20000x4000 --with-lightgbm --lgb-max-features 20000 --lgb-n-estimators 200
+    python bench/run_bench.py --sizes 5000x1000,20000x4000,45000x9000,90000x18000 --skip-reference 90000x18000
+    python bench/run_bench.py --sizes 45000x9000 --variants kit+lgb@0,kit+lgb@200000 --out bench/results/lightgbm.json
 
 Sides ("variants"):
-  kit           daigt: BPETokenizer -> NgramTfidfVectorizer -> ensemble members of daigt.models (MNB + SGD)
-  kit+fastenc   the same with bench/fast_encode.py instead of BPETokenizer.encode (--with-fast-encode)
-  reference     the public notebook: tokenizers BPE wrapped in transformers' PreTrainedTokenizerFast, one
-                ``tokenize`` call per essay, two scikit-learn TfidfVectorizers on token strings, MNB + SGD
-  with --with-lightgbm, also: kit+lgb (LightGBM on every column), kit+lgb@K (LightGBM on the K columns of
-                highest document frequency, config.ensemble.lightgbm.max_features) and reference+lgb.
-Both sides use the weights of config.ensemble (MNB 0.07, SGD 0.31, LightGBM 0.31, normalised).
+  kit              ``daigt.pipeline.fit_predict`` with the default config and LightGBM switched off, i.e. exactly
+                   what ``daigt run`` does between reading and writing: clean texts -> BPETokenizer.from_config
+                   (default ``word-cache`` encoder) -> NgramTfidfVectorizer.fit_transform_both (vocabulary from
+                   test) -> daigt.models.build_ensemble (MNB 0.07 + SGD 0.31, the recipe's weights)
+  kit-tokenizers   the same with ``tokenizer.encoder=tokenizers`` (every essay through the tokenizers library;
+                   same ids, slower; --with-tokenizers-encoder)
+  reference        the public notebook: tokenizers BPE wrapped in transformers' PreTrainedTokenizerFast, one
+                   ``tokenize`` call per essay, two scikit-learn TfidfVectorizers on token strings, MNB + SGD
+  kit+lgb@K        the full default ensemble (MNB + SGD + LightGBM, the recipe's 1500 trees) with
+                   ``ensemble.lightgbm.max_features=K`` (0 = every column); --with-lightgbm adds one per
+                   --lgb-max-features value
+  reference+lgb    the reference with the recipe's LightGBM added (--with-lightgbm, when the reference runs)
+``--variants`` names the variants to run explicitly instead. Both sides use the weights of config.ensemble.
 """
 
 from __future__ import annotations
@@ -74,67 +79,60 @@ def peak_rss_mb() -> float:
     return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
 
 
-def kit_config(args: argparse.Namespace, lightgbm: bool, max_features: int):
+def kit_config(args: argparse.Namespace, lightgbm: bool, max_features: int = 0, encoder: str | None = None):
+    """The default config, with LightGBM on or off and the bench's overrides (``--set``) applied."""
     from daigt.config import Config
 
     overrides = list(args.set or [])
-    overrides.append(f"ensemble.lightgbm.weight={0.31 if lightgbm else 0.0}")
+    if not lightgbm:
+        overrides.append("ensemble.lightgbm.weight=0")
     overrides.append(f"ensemble.lightgbm.max_features={max_features}")
     if args.lgb_n_estimators:
         overrides.append(f"ensemble.lightgbm.n_estimators={args.lgb_n_estimators}")
+    if encoder:
+        overrides.append(f"tokenizer.encoder={encoder}")
     return Config(seed=args.seed).with_overrides(overrides)
 
 
-def run_kit(args: argparse.Namespace, corpus: Path, lightgbm: bool, max_features: int, encoder: str) -> dict:
+def run_kit(args: argparse.Namespace, corpus: Path, config) -> dict:
+    """``daigt.pipeline.fit_predict`` between the same read and write steps the reference gets."""
     import numpy as np
     import pandas as pd
 
-    from daigt.features import NgramTfidfVectorizer
+    from daigt import pipeline
     from daigt.io import write_atomic
-    from daigt.tokenizer import BPETokenizer
 
-    config = kit_config(args, lightgbm, max_features)
     stages = Stages()
     with stages.stage("read"):
         train = pd.read_csv(corpus / "train.csv")
         test = pd.read_csv(corpus / "test.csv")
-        train_texts, test_texts = train["text"].astype(str).tolist(), test["text"].astype(str).tolist()
-        labels = train["label"].to_numpy()
-    with stages.stage("bpe train"):
-        tokenizer = BPETokenizer.from_config(config.tokenizer, show_progress=False).fit(test_texts)
-    with stages.stage("encode"):
-        if encoder == "fast":
-            from fast_encode import fast_encode
-
-            train_ids, test_ids = fast_encode(tokenizer, train_texts), fast_encode(tokenizer, test_texts)
-        else:
-            train_ids, test_ids = tokenizer.encode(train_texts), tokenizer.encode(test_texts)
-        del train_texts
-    with stages.stage("featurize"):
-        f = config.features
-        vectorizer = NgramTfidfVectorizer(
-            ngram_range=tuple(f.ngram_range), min_df=f.min_df, max_df=f.max_df, sublinear_tf=f.sublinear_tf,
-            chunk_docs=f.chunk_docs,
-        )
-        X_train, X_test = vectorizer.fit_transform_both(train_ids, vocabulary_from=test_ids)
-        del train_ids, test_ids
-    members, combine = kit_members(config)
-    scores, weights = fit_predict_members(members, X_train, labels, X_test, stages)
+    shapes = capture_feature_shapes(pipeline)
+    final = pipeline.fit_predict(config, train, test["text"].astype(str).tolist(), stages=stages, show_progress=False)
     with stages.stage("write"):
-        final = combine(scores, weights)
         submission = pd.DataFrame({"id": test["id"], "generated": final})
         write_atomic(Path(args.scratch) / "submission_kit.csv", lambda tmp: submission.to_csv(tmp, index=False))
-    return summary(stages, test["label"].to_numpy(), final, X_train, X_test, np)
+    return summary(stages, test["label"].to_numpy(), final, *shapes, np)
 
 
-def kit_members(config):
-    """``[(name, estimator, weight)]`` and the score combiner, from daigt.models (sklearn fallback if absent)."""
-    try:
-        from daigt.models import combine_scores, ensemble_members
-    except ImportError:  # pragma: no cover - before daigt.models existed
-        return reference_members(config), soft_vote
-    members = ensemble_members(config.ensemble, config.seed)
-    return members, lambda scores, weights: combine_scores(scores, weights, config.ensemble.averaging)
+def capture_feature_shapes(pipeline_module) -> list:
+    """Record the TF-IDF matrices' sizes by wrapping ``pipeline.tfidf_features`` (the run itself is unchanged)."""
+    shapes: list = [None, None]
+    original = pipeline_module.tfidf_features
+
+    def recording(*a, **k):
+        vectorizer, X_train, X_test = original(*a, **k)
+        shapes[:] = [_Shape(X_train), _Shape(X_test)]
+        return vectorizer, X_train, X_test
+
+    pipeline_module.tfidf_features = recording
+    return shapes
+
+
+class _Shape:
+    """Width and non-zeros of a sparse matrix, without keeping the matrix alive."""
+
+    def __init__(self, X) -> None:
+        self.shape, self.nnz = X.shape, X.nnz
 
 
 def reference_members(config) -> list:
@@ -168,14 +166,11 @@ def soft_vote(scores: list, weights: list):
 
 
 def fit_predict_members(members, X_train, labels, X_test, stages: Stages) -> tuple[list, list]:
-    fitted = []
-    for name, estimator, weight in members:
-        with stages.stage(f"fit {name}"):
-            fitted.append((name, estimator.fit(X_train, labels), weight))
-    scores = []
-    for name, estimator, _ in fitted:
-        with stages.stage(f"predict {name}"):
-            scores.append(estimator.predict_proba(X_test)[:, 1])
+    """Stages named as in ``daigt.pipeline`` ("fit ensemble", "predict"), so the tables line up."""
+    with stages.stage("fit ensemble"):
+        fitted = [(name, estimator.fit(X_train, labels), weight) for name, estimator, weight in members]
+    with stages.stage("predict"):
+        scores = [estimator.predict_proba(X_test)[:, 1] for _, estimator, _ in fitted]
     return scores, [w for _, _, w in fitted]
 
 
@@ -189,13 +184,13 @@ def run_reference(args: argparse.Namespace, corpus: Path, lightgbm: bool) -> dic
     if args.reference_tokenize == "recipe":
         import transformers  # noqa: F401  - imported at the top of the notebook, before any stage
 
-    config = kit_config(args, lightgbm, 0)
+    config = kit_config(args, lightgbm)
     stages = Stages()
     with stages.stage("read"):
         train = pd.read_csv(corpus / "train.csv")
         test = pd.read_csv(corpus / "test.csv")
         labels = train["label"].to_numpy()
-    with stages.stage("bpe train"):
+    with stages.stage("train tokenizer"):
         raw = Tokenizer(models.BPE(unk_token="[UNK]"))
         raw.normalizer = normalizers.Sequence([normalizers.NFC()])
         raw.pre_tokenizer = pre_tokenizers.ByteLevel()
@@ -222,7 +217,7 @@ def run_reference(args: argparse.Namespace, corpus: Path, lightgbm: bool) -> dic
         pd.DataFrame({"id": test["id"], "generated": final}).to_csv(
             Path(args.scratch) / "submission_reference.csv", index=False
         )
-    return summary(stages, test["label"].to_numpy(), final, X_train, X_test, np)
+    return summary(stages, test["label"].to_numpy(), final, _Shape(X_train), _Shape(X_test), np)
 
 
 def recipe_tokenize(raw, mode: str):
@@ -249,6 +244,8 @@ def summary(stages: Stages, y_test, scores, X_train, X_test, np) -> dict:
         "stages": stages.rows,
         "auc": auc,
         "n_features": int(X_train.shape[1]),
+        "n_train": int(X_train.shape[0]),
+        "n_test": int(X_test.shape[0]),
         "nnz_train": int(X_train.nnz),
         "nnz_test": int(X_test.nnz),
         "worker_peak_rss_mb": round(peak_rss_mb(), 1),
@@ -260,21 +257,19 @@ def worker_main(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
     corpus = Path(args.corpus)
     variant = args.worker
-    encoder = args.kit_encoder
     if variant == "kit":
-        result = run_kit(args, corpus, lightgbm=False, max_features=0, encoder=encoder)
-    elif variant == "kit+fastenc":
-        result = run_kit(args, corpus, lightgbm=False, max_features=0, encoder="fast")
-    elif variant == "kit+lgb":
-        result = run_kit(args, corpus, lightgbm=True, max_features=0, encoder=encoder)
+        result = run_kit(args, corpus, kit_config(args, lightgbm=False))
+    elif variant == "kit-tokenizers":
+        result = run_kit(args, corpus, kit_config(args, lightgbm=False, encoder="tokenizers"))
     elif variant.startswith("kit+lgb@"):
-        result = run_kit(args, corpus, lightgbm=True, max_features=int(variant.split("@", 1)[1]), encoder=encoder)
+        max_features = int(variant.split("@", 1)[1])
+        result = run_kit(args, corpus, kit_config(args, lightgbm=True, max_features=max_features))
     elif variant == "reference":
         result = run_reference(args, corpus, lightgbm=False)
     elif variant == "reference+lgb":
         result = run_reference(args, corpus, lightgbm=True)
     else:
-        raise SystemExit(f"unknown variant {variant!r}")
+        raise SystemExit(f"unknown variant {variant!r}; use kit, kit-tokenizers, kit+lgb@K, reference, reference+lgb")
     Path(args.result).write_text(json.dumps(result), encoding="utf-8")
     return 0
 
@@ -293,10 +288,20 @@ def parse_sizes(text: str) -> list[tuple[int, int]]:
 
 def variants_for(size: tuple[int, int], args: argparse.Namespace) -> list[str]:
     skip = args.skip_reference == "all" or f"{size[0]}x{size[1]}" in (args.skip_reference or "").split(",")
-    variants = ["kit"] + (["kit+fastenc"] if args.with_fast_encode else []) + ([] if skip else ["reference"])
+    if args.variants:
+        chosen = [v.strip() for v in args.variants.split(",") if v.strip()]
+        return [v for v in chosen if not (skip and v.startswith("reference"))]
+    variants = ["kit"] + (["kit-tokenizers"] if args.with_tokenizers_encoder else []) + ([] if skip else ["reference"])
     if args.with_lightgbm:
-        variants += ["kit+lgb", f"kit+lgb@{args.lgb_max_features}"] + ([] if skip else ["reference+lgb"])
+        variants += [f"kit+lgb@{k}" for k in parse_ints(args.lgb_max_features)] + ([] if skip else ["reference+lgb"])
     return variants
+
+
+def parse_ints(text: str) -> list[int]:
+    try:
+        return [int(v) for v in str(text).split(",") if v.strip()]
+    except ValueError:
+        raise SystemExit(f"--lgb-max-features: {text!r} is not a comma-separated list of integers") from None
 
 
 def run_child(variant: str, corpus: Path, args: argparse.Namespace) -> dict:
@@ -305,18 +310,22 @@ def run_child(variant: str, corpus: Path, args: argparse.Namespace) -> dict:
         result_path = Path(scratch) / "result.json"
         command = [sys.executable, str(Path(__file__).resolve()), "--worker", variant, "--corpus", str(corpus),
                    "--result", str(result_path), "--scratch", scratch, "--seed", str(args.seed),
-                   "--reference-tokenize", args.reference_tokenize, "--kit-encoder", args.kit_encoder]
+                   "--reference-tokenize", args.reference_tokenize]
         if args.lgb_n_estimators:
             command += ["--lgb-n-estimators", str(args.lgb_n_estimators)]
         for item in args.set or []:
             command += ["--set", item]
+        load_before = os.getloadavg()
         start = time.perf_counter()
         proc = subprocess.Popen(command, start_new_session=True)
         status, usage, timed_out = wait_with_timeout(proc, args.timeout)
         wall = time.perf_counter() - start
         record = {"variant": variant, "wall_seconds": round(wall, 2),
                   "max_rss_mb": round(usage.ru_maxrss / 1024, 1) if usage else None,
-                  "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2) if usage else None}
+                  "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2) if usage else None,
+                  # other jobs share this machine: the load average says how much CPU the run had to itself
+                  "loadavg_before": [round(v, 2) for v in load_before],
+                  "loadavg_after": [round(v, 2) for v in os.getloadavg()]}
         if timed_out:
             record["status"] = f"timeout after {args.timeout}s"
         elif status != 0:
@@ -361,10 +370,8 @@ def format_table(size: str, records: list[dict]) -> str:
     """Per-stage wall and CPU seconds of both sides; on a shared machine the CPU columns are the steadier."""
     by_variant = {r["variant"]: r for r in records}
     lines = [f"\n=== {size} ===  (kit/ref < 1 and speedup > 1 mean the kit is faster)"]
-    pairs = [("kit", "reference")] + ([("kit+fastenc", "reference")] if "kit+fastenc" in by_variant else [])
-    if "kit+lgb" in by_variant or "reference+lgb" in by_variant:
-        lgb_at = [v for v in by_variant if v.startswith("kit+lgb@")]
-        pairs += [("kit+lgb", "reference+lgb")] + [(v, "reference+lgb") for v in lgb_at]
+    pairs = [("kit", "reference")] + ([("kit-tokenizers", "reference")] if "kit-tokenizers" in by_variant else [])
+    pairs += [(v, "reference+lgb") for v in by_variant if v.startswith("kit+lgb@")]
     for kit_name, ref_name in pairs:
         kit, ref = by_variant.get(kit_name, {}), by_variant.get(ref_name, {})
         if not kit and not ref:
@@ -433,8 +440,7 @@ def write_json_atomic(path: Path, payload: dict) -> None:
 def driver_main(args: argparse.Namespace) -> int:
     record = {"created": dt.datetime.now().isoformat(timespec="seconds"), "command": sys.argv,
               "driver_peak_rss_mb": None,
-              "machine": machine_info(), "reference_tokenize": args.reference_tokenize,
-              "kit_encoder": args.kit_encoder, "sizes": []}
+              "machine": machine_info(), "reference_tokenize": args.reference_tokenize, "sizes": []}
     for n_train, n_test in parse_sizes(args.sizes):
         size = f"{n_train}x{n_test}"
         print(f"--- corpus {size}", file=sys.stderr, flush=True)
@@ -450,6 +456,7 @@ def driver_main(args: argparse.Namespace) -> int:
         write_json_atomic(args.out, record)  # partial results survive a crash
     print(f"\nwrote {args.out}")
     record["driver_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    record["machine"]["loadavg_end"] = os.getloadavg()
     write_json_atomic(args.out, record)
     return 0
 
@@ -457,17 +464,20 @@ def driver_main(args: argparse.Namespace) -> int:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help="comma-separated TRAINxTEST, e.g. 5000x1000,45000x9000")
-    parser.add_argument("--with-lightgbm", action="store_true", help="also time LightGBM (all columns and top K)")
-    parser.add_argument("--lgb-max-features", type=int, default=50_000, help="K for the kit+lgb@K variant")
+    parser.add_argument("--with-lightgbm", action="store_true",
+                        help="also time the full default ensemble with LightGBM (kit+lgb@K per --lgb-max-features)")
+    parser.add_argument("--lgb-max-features", default="0,200000",
+                        help="comma-separated K of ensemble.lightgbm.max_features for kit+lgb@K (0 = all columns)")
+    parser.add_argument("--variants", default="",
+                        help="run exactly these variants (comma-separated: kit, kit-tokenizers, kit+lgb@K, reference, "
+                             "reference+lgb) instead of the default set")
     parser.add_argument("--lgb-n-estimators", type=int, default=0, help="override the recipe's 1500 trees (0 = keep)")
     parser.add_argument("--skip-reference", nargs="?", const="all", default="",
                         help="skip the reference for these sizes (comma-separated), or for all without a value")
     parser.add_argument("--reference-tokenize", choices=("recipe", "batch"), default="recipe",
                         help="recipe: per-essay PreTrainedTokenizerFast.tokenize (as published); batch: encode_batch")
-    parser.add_argument("--kit-encoder", choices=("library", "fast"), default="library",
-                        help="library: BPETokenizer.encode; fast: the bench/fast_encode.py prototype (same ids)")
-    parser.add_argument("--with-fast-encode", action="store_true",
-                        help="also run the kit with the bench/fast_encode.py encoder (variant kit+fastenc)")
+    parser.add_argument("--with-tokenizers-encoder", action="store_true",
+                        help="also run the kit with tokenizer.encoder=tokenizers (variant kit-tokenizers)")
     parser.add_argument("--set", action="append", help="kit config override section.field=value (repeatable); "
                         "features/tokenizer/ensemble settings apply to the reference too")
     parser.add_argument("--seed", type=int, default=0)

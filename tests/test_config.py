@@ -2,15 +2,18 @@ import dataclasses
 
 import pytest
 
-from daigt.config import Config, ConfigError
+from daigt.config import PUBLIC_RECIPE, Config, ConfigError
 
 
-def test_defaults_are_the_public_recipe():
+def test_defaults_are_the_public_recipe_plus_the_measured_changes():
     c = Config()
     assert c.tokenizer.vocab_size == 30522 and not c.tokenizer.lowercase and c.tokenizer.fit_on == "test"
     assert c.features.ngram_range == (3, 5) and c.features.sublinear_tf and c.features.vocabulary_from == "test"
     assert c.ensemble.mnb.alpha == 0.02 and c.ensemble.sgd.loss == "modified_huber" and c.ensemble.sgd.max_iter == 8000
-    assert (c.ensemble.mnb.weight, c.ensemble.sgd.weight, c.ensemble.lightgbm.weight) == (0.07, 0.31, 0.31)
+    assert (c.ensemble.lightgbm.weight, c.ensemble.averaging, c.pseudo_label.enabled) == (0.0, "rank", True)
+    recipe = c.with_overrides(PUBLIC_RECIPE)
+    assert (recipe.ensemble.mnb.weight, recipe.ensemble.sgd.weight, recipe.ensemble.lightgbm.weight) == (0.07, 0.31, 0.31)
+    assert recipe.ensemble.averaging == "probability" and recipe.ensemble.style.weight == 0 and not recipe.pseudo_label.enabled
 
 
 def test_toml_round_trip(tmp_path):

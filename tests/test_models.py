@@ -19,7 +19,8 @@ def toy_problem(seed=0, n=400, d=300):
 
 
 def fast_config(**weights):
-    c = Config().with_overrides(["ensemble.lightgbm.n_estimators=50", "ensemble.lightgbm.min_child_samples=5"])
+    c = Config().with_overrides(["ensemble.lightgbm.weight=0.31", "ensemble.lightgbm.n_estimators=50",
+                                  "ensemble.lightgbm.min_child_samples=5", "ensemble.lightgbm.max_features=0"])
     return c.with_overrides([f"ensemble.{k}.weight={v}" for k, v in weights.items()]).ensemble
 
 
@@ -46,7 +47,7 @@ def test_zero_weight_members_are_not_fitted_and_all_zero_is_an_error():
 def test_ensemble_is_a_clonable_sklearn_estimator():
     ens = build_ensemble(fast_config(lightgbm=0))
     params = ens.get_params()
-    assert params["averaging"] == "probability" and "estimators" in params
+    assert params["averaging"] == "rank" and "estimators" in params
     twin = clone(ens)
     assert twin.get_params()["weights"] == ens.get_params()["weights"]
     assert twin.estimators[0][1] is not ens.estimators[0][1]
@@ -84,7 +85,7 @@ def test_document_frequency_selector_keeps_most_frequent_columns():
 
 def test_lightgbm_with_column_preselection_still_learns():
     X, y = toy_problem()
-    cfg = Config().with_overrides(["ensemble.lightgbm.n_estimators=50", "ensemble.lightgbm.min_child_samples=5",
+    cfg = Config().with_overrides(["ensemble.lightgbm.weight=1", "ensemble.lightgbm.n_estimators=50", "ensemble.lightgbm.min_child_samples=5",
                                     "ensemble.lightgbm.max_features=40", "ensemble.mnb.weight=0", "ensemble.sgd.weight=0"])
     ens = build_ensemble(cfg.ensemble).fit(X, y)
     Xt, yt = toy_problem(seed=2)
