@@ -16,8 +16,8 @@ DESCRIPTION = """\
 DAIGT Kit: tell student essays from LLM-written ones, offline.
 
 Trains a byte-level BPE tokenizer on the test essays, builds TF-IDF n-gram features over its tokens, fits a
-MultinomialNB / SGD / logistic / LightGBM ensemble on labelled training essays and writes a Kaggle
-submission (id,generated). Every setting lives in one config (see `daigt config`); any field can be set
+MultinomialNB / SGD / logistic / LightGBM ensemble (plus a style member and a pseudo-label refit) on
+labelled training essays and writes a Kaggle submission (id,generated). Every setting lives in one config (see `daigt config`); any field can be set
 from a TOML file (--config) and overridden on the command line (--set section.field=value).
 """
 
@@ -27,7 +27,7 @@ examples:
             --train data/sample/daigt-external/train.csv --out runs/submission.csv
   daigt run ... --config my.toml --set features.min_df=2 --set ensemble.averaging=rank
   daigt cv --train ../shared/data/outfox_essays.csv --protocol lopo --out runs/cv
-  daigt config > my.toml          # the defaults (the public recipe), ready to edit
+  daigt config > my.toml          # every field with its default and doc, ready to edit
 
 Exit status: 0 on success, 2 on bad input or config (the message names the file, column, row and fix).
 """
@@ -100,7 +100,7 @@ COMMANDS = [
      _lazy("daigt.transformer.cli", "add_train_arguments"), _lazy("daigt.transformer.cli", "train_command")),
     ("kernel", "write or update Kaggle kernel folders for your owner/slug",
      _lazy("daigt.kaggle_kit", "add_kernel_arguments"), _lazy("daigt.kaggle_kit", "kernel_command")),
-    ("config", "print the resolved config as TOML (defaults = the public recipe)",
+    ("config", "print the resolved config as documented TOML",
      add_show_config_arguments, show_config_command),
 ]
 
