@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO))
 import build_dataset as bd  # noqa: E402
 
 HOST = "%d.%d" % sys.version_info[:2]
-HEAVY = ("numpy", "scipy", "pandas", "scikit-learn", "lightgbm", "tokenizers")
+HEAVY = ("numpy", "scipy", "pandas", "scikit-learn", "lightgbm", "tokenizers", "regex")
 
 
 def small_manifest(path: Path, extra_lines: tuple[str, ...] = ()) -> Path:

@@ -26,7 +26,7 @@ examples:
   daigt run --competition-dir data/sample/llm-detect-ai-generated-text \\
             --train data/sample/daigt-external/train.csv --out runs/submission.csv
   daigt run ... --config my.toml --set features.min_df=2 --set ensemble.averaging=rank
-  daigt cv --train ../shared/data/outfox_essays.csv --protocol lopo --out runs/cv
+  daigt cv ../shared/data/outfox_essays.csv ../shared/data/daigt_persuade_samples.csv --protocol lopo --out runs/cv
   daigt config > my.toml          # every field with its default and doc, ready to edit
 
 Exit status: 0 on success, 2 on bad input or config (the message names the file, column, row and fix).
