@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daigt.augment import SpellingRepair, TypoAugmenter, add_typos, pseudo_label_rows
+from daigt.augment import SpellingRepair, TypoAugmenter, add_typos, confident_rows
 
 ESSAY = (
     "Cars are a big part of modern life, but cities without cars offer cleaner air and quieter streets. "
@@ -103,14 +103,10 @@ def test_spelling_repair_leaves_ambiguous_and_short_words():
         SpellingRepair().transform(["text"])
 
 
-def test_pseudo_label_rows_takes_confident_extremes():
-    texts = [f"essay {i}" for i in range(10)]
+def test_confident_rows_takes_the_extremes():
     scores = np.linspace(0, 1, 10)
-    rows = pseudo_label_rows(texts, scores, low_q=0.2, high_q=0.8)
-    assert list(rows.columns) == ["text", "label", "prompt_name", "source", "file"]
-    assert rows.loc[rows["label"] == 0, "text"].tolist() == ["essay 0", "essay 1"]
-    assert rows.loc[rows["label"] == 1, "text"].tolist() == ["essay 8", "essay 9"]
-    assert (rows["source"] == "pseudo-label").all()
-    assert len(pseudo_label_rows(texts, np.full(10, 0.5))) == 0  # no confident rows
-    with pytest.raises(ValueError, match="scores"):
-        pseudo_label_rows(texts, scores[:5])
+    human, machine = confident_rows(scores, low_q=0.2, high_q=0.8)
+    assert human.tolist() == [0, 1] and machine.tolist() == [8, 9]
+    assert all(len(x) == 0 for x in confident_rows(np.full(10, 0.5)))  # no confident rows
+    with pytest.raises(ValueError, match="quantile"):
+        confident_rows(scores, 0.9, 0.1)

@@ -7,8 +7,8 @@ training essays lack, so "has typos" becomes a spurious *human* signal. Two cure
   separating the classes;
 * ``SpellingRepair`` undoes single-character substitutions in any text, using a vocabulary of frequent words.
 
-``pseudo_label_rows`` turns the most confidently scored test essays into training rows for a refit: they
-carry the test set's own prompts and noise, which no external training set has.
+``confident_rows`` picks the most confidently scored test essays for a pseudo-label refit: they carry the test
+set's own prompts and noise, which no external training set has.
 """
 
 from __future__ import annotations
@@ -202,39 +202,17 @@ def _blanked(word: str) -> list[str]:
     return [word[:i] + "\x00" + word[i + 1 :] for i in range(len(word))]
 
 
-def pseudo_label_rows(
-    test_texts: Sequence[str], scores: Sequence[float] | np.ndarray, low_q: float = 0.1, high_q: float = 0.9
-) -> pd.DataFrame:
-    """Test essays scored at or below the ``low_q`` quantile (label 0) or at or above ``high_q`` (label 1).
-
-    Returned in the training-frame schema (``text,label,prompt_name,source,file``) with source
-    ``pseudo-label`` so they can be told apart. If the two thresholds meet (e.g. constant scores) no row is
-    confident and the frame is empty.
-    """
+def confident_rows(scores: Sequence[float] | np.ndarray, low_q: float = 0.1, high_q: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the test essays scored at or below the ``low_q`` quantile (pseudo-human) and at or above
+    the ``high_q`` quantile (pseudo-machine). Both empty when the thresholds meet (e.g. constant scores):
+    then no essay is confident."""
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if len(scores) != len(test_texts):
-        raise ValueError(f"pseudo_label_rows: {len(scores)} scores for {len(test_texts)} texts")
     if not 0.0 <= low_q < high_q <= 1.0:
-        raise ValueError(f"pseudo_label_rows: need 0 <= low_q < high_q <= 1, got {low_q}, {high_q}")
+        raise ValueError(f"pseudo-labelling: need 0 <= low_quantile < high_quantile <= 1, got {low_q}, {high_q}")
+    empty = np.zeros(0, np.int64)
     if len(scores) == 0:
-        return _rows([], np.zeros(0, np.int64))
+        return empty, empty
     low, high = np.quantile(scores, [low_q, high_q])
     if low >= high:
-        return _rows([], np.zeros(0, np.int64))
-    human = np.flatnonzero(scores <= low)
-    machine = np.flatnonzero(scores >= high)
-    labels = np.concatenate([np.zeros(len(human), np.int64), np.ones(len(machine), np.int64)])
-    return _rows([str(test_texts[i]) for i in np.concatenate([human, machine])], labels)
-
-
-def _rows(texts: list[str], labels: np.ndarray) -> pd.DataFrame:
-    n = len(texts)
-    return pd.DataFrame(
-        {
-            "text": pd.Series(texts, dtype=object),
-            "label": labels.astype(np.int64),
-            "prompt_name": pd.Series([""] * n, dtype=object),
-            "source": pd.Series(["pseudo-label"] * n, dtype=object),
-            "file": pd.Series(["pseudo-label"] * n, dtype=object),
-        }
-    )
+        return empty, empty
+    return np.flatnonzero(scores <= low), np.flatnonzero(scores >= high)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from daigt.cli import add_config_arguments, load_config
 from daigt.config import Config, ConfigError
 
 log = logging.getLogger("daigt")
@@ -630,9 +631,7 @@ def _add_common_arguments(parser: argparse.ArgumentParser, files_required: bool)
     parser.add_argument("--human-split", choices=("random", "prompt"), default="random",
                         help="loso/attack: how the human half for testing is drawn (default: %(default)s)")
     parser.add_argument("--min-rows", type=int, default=20, help="lopo/loso: smallest group that becomes a fold")
-    parser.add_argument("--config", metavar="TOML", help="config file (default: built-in defaults)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="config override, e.g. --set features.min_df=2 (repeatable)")
+    add_config_arguments(parser)
     parser.add_argument("--model", choices=sorted(MODELS), default="pipeline",
                         help="what is trained per fold (default: the kit's pipeline)")
     parser.add_argument("--test-noise", type=float, default=0.0, metavar="RATE",
@@ -657,11 +656,6 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPa
     parser.add_argument("--out", metavar="HTML", required=True, help="HTML file to write")
     parser.add_argument("--save", metavar="DIR", help="also save the evaluation result (CSV + JSON) here")
     return parser
-
-
-def config_from_args(args: argparse.Namespace) -> Config:
-    config = Config.from_toml(args.config) if getattr(args, "config", None) else Config()
-    return config.with_overrides(list(getattr(args, "overrides", []) or []))
 
 
 def _read_files(paths: Sequence[str], config: Config) -> pd.DataFrame:
@@ -723,7 +717,7 @@ class _ListHandler(logging.Handler):
 
 def run_protocol(args: argparse.Namespace) -> EvalResult:
     """Everything `daigt cv` does except printing and saving."""
-    config = config_from_args(args)
+    config = load_config(args)
     df, folds, notes = folds_from_args(args, config)
     fit_predict = with_test_noise(MODELS[args.model], args.test_noise, args.test_char_noise)
     result = evaluate(df, folds, fit_predict, config, protocol=args.protocol, progress=not getattr(args, "quiet", False), skipped=notes)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from daigt.augment import SpellingRepair, TypoAugmenter
+from daigt.augment import SpellingRepair, TypoAugmenter, confident_rows
 from daigt.config import Config, ConfigError
 from daigt.data import (
     TextNormalizer,
@@ -145,14 +145,14 @@ def fit_predict(
 
 def pseudo_label_refit(config: Config, X_train, labels: np.ndarray, X_test, scores: np.ndarray) -> np.ndarray:
     """Refit on the training rows plus the most confident test rows, reusing their already-built features."""
-    low, high = np.quantile(scores, [config.pseudo_label.low_quantile, config.pseudo_label.high_quantile])
-    if low >= high:
+    human, machine = confident_rows(scores, config.pseudo_label.low_quantile, config.pseudo_label.high_quantile)
+    if not len(human) and not len(machine):
         log.warning("pseudo-labelling skipped: test scores are too concentrated to pick confident essays")
         return scores
-    picked = np.flatnonzero((scores <= low) | (scores >= high))
+    picked = np.sort(np.concatenate([human, machine]))  # test-file order, as measured
     log.info("pseudo-labelling: %d test essays join the training rows", len(picked))
     X = sp.vstack([X_train, X_test[picked]], format="csr")
-    y = np.concatenate([labels, (scores[picked] >= high).astype(labels.dtype)])
+    y = np.concatenate([labels, np.isin(picked, machine).astype(labels.dtype)])
     return build_ensemble(config.ensemble, seed=config.seed).fit(X, y).predict_proba(X_test)[:, 1]
 
 
