@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from daigt.transformer.blend import normalized_ranks, rank_blend
+from daigt.models import rank_scores
+from daigt.transformer.blend import rank_blend
 from daigt.transformer.checkpoints import MARKER, BestCheckpoint, find_model_dirs
 from daigt.transformer.config import TrainConfig
 from daigt.transformer.folds import assign_prompt_folds
@@ -29,7 +30,7 @@ def test_rank_blend_matches_hand_computed_ranks():
 
 
 def test_rank_blend_ties_share_the_average_rank_and_weights_select_one_side():
-    np.testing.assert_allclose(normalized_ranks([5.0, 1.0, 5.0, 3.0]), [3.5 / 4, 1 / 4, 3.5 / 4, 2 / 4])
+    np.testing.assert_allclose(rank_scores([5.0, 1.0, 5.0, 3.0]), [3.5 / 4, 1 / 4, 3.5 / 4, 2 / 4])
     a, b = np.array([3.0, 1.0, 2.0]), np.array([-1.0, 7.0, 0.0])
     np.testing.assert_allclose(rank_blend(a, b, 0.0), [1.0, 1 / 3, 2 / 3])
     np.testing.assert_allclose(rank_blend(a, b, 1.0), [1 / 3, 1.0, 2 / 3])

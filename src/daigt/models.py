@@ -181,17 +181,14 @@ def rank_scores(scores: np.ndarray) -> np.ndarray:
 def top_ngrams(ensemble: WeightedEnsemble, feature_names: Sequence[str], k: int = 20) -> list[tuple[str, float]]:
     """The n-grams that push hardest towards "machine" and "human" in the first linear member.
 
-    Uses MultinomialNB's log-probability ratio or a linear model's coefficients; returns ``k`` of each
-    direction as ``(ngram, weight)``, positive = machine.
+    Uses MultinomialNB's log-probability ratio or a linear model's coefficients, ranked by
+    :func:`daigt.report.top_ngrams_from_linear` (positive weight = machine).
     """
-    for name, est in ensemble.named_estimators_.items():
+    from daigt.report import top_ngrams_from_linear
+
+    for est in ensemble.named_estimators_.values():
         if hasattr(est, "feature_log_prob_"):
-            weight = est.feature_log_prob_[1] - est.feature_log_prob_[0]
-        elif hasattr(est, "coef_"):
-            weight = np.ravel(est.coef_)
-        else:
-            continue
-        order = np.argsort(weight, kind="stable")
-        picks = list(order[::-1][:k]) + list(order[:k])
-        return [(str(feature_names[i]), float(weight[i])) for i in picks]
+            return top_ngrams_from_linear(est.feature_log_prob_[1] - est.feature_log_prob_[0], feature_names, k)
+        if hasattr(est, "coef_"):
+            return top_ngrams_from_linear(np.ravel(est.coef_), feature_names, k)
     return []

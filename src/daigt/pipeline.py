@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -53,7 +53,6 @@ class RunResult:
     guarded: bool
     n_train: int
     config_path: Path | None = None
-    extras: dict = field(default_factory=dict)
 
 
 def clean_texts(config: Config, train_texts: list[str], test_texts: list[str]) -> tuple[list[str], list[str]]:

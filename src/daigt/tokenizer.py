@@ -77,9 +77,6 @@ class EncodedCorpus:
     def __getitem__(self, i: int) -> np.ndarray:
         return self.ids[self.offsets[i] : self.offsets[i + 1]]
 
-    def subset(self, rows: np.ndarray | Sequence[int]) -> EncodedCorpus:
-        return EncodedCorpus.from_sequences(self[int(i)] for i in rows)
-
     @property
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
@@ -197,11 +194,6 @@ class BPETokenizer:
     def id_to_token(self, token_id: int) -> str:
         self._check_fitted()
         return self.tokenizer_.id_to_token(int(token_id))
-
-    @property
-    def vocab_size_(self) -> int:
-        self._check_fitted()
-        return self.tokenizer_.get_vocab_size()
 
     def save_pretrained(self, directory: str | Path) -> Path:
         self._check_fitted()

@@ -13,7 +13,6 @@ from typing import Any
 
 _EXPORTS = {
     "rank_blend": "daigt.transformer.blend",
-    "normalized_ranks": "daigt.transformer.blend",
     "find_model_dirs": "daigt.transformer.checkpoints",
     "is_model_dir": "daigt.transformer.checkpoints",
     "TrainConfig": "daigt.transformer.config",

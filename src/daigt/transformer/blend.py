@@ -10,13 +10,8 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-from scipy.stats import rankdata
 
-
-def normalized_ranks(scores: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Average ranks divided by n: values in (0, 1], ties share a rank, independent of the score scale."""
-    values = np.asarray(scores, dtype=np.float64)
-    return rankdata(values, method="average") / len(values)
+from daigt.models import rank_scores
 
 
 def rank_blend(
@@ -41,4 +36,4 @@ def rank_blend(
             raise ValueError(f"rank_blend: {name} has {bad.size} non-finite value(s), first at row {int(bad[0])}")
     if a.size == 0:
         return np.zeros(0, dtype=np.float64)
-    return (1.0 - weight) * normalized_ranks(a) + weight * normalized_ranks(b)
+    return (1.0 - weight) * rank_scores(a) + weight * rank_scores(b)
