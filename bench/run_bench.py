@@ -8,8 +8,8 @@ read with ``os.wait4``); both sides of a size run back to back in the same invoc
     python bench/run_bench.py --sizes 45000x9000 --variants kit+lgb@0,kit+lgb@200000 --out bench/results/lightgbm.json
 
 Sides ("variants"):
-  kit              ``daigt.pipeline.fit_predict`` with the default config and LightGBM switched off, i.e. exactly
-                   what ``daigt run`` does between reading and writing: clean texts -> BPETokenizer.from_config
+  kit              ``daigt.pipeline.fit_predict`` with the recipe's classifiers (``PUBLIC_RECIPE``) and LightGBM
+                   switched off, the same stages ``daigt run`` runs between reading and writing: clean texts -> BPETokenizer.from_config
                    (default ``word-cache`` encoder) -> NgramTfidfVectorizer.fit_transform_both (vocabulary from
                    test) -> daigt.models.build_ensemble (MNB 0.07 + SGD 0.31, the recipe's weights)
   kit-tokenizers   the same with ``tokenizer.encoder=tokenizers`` (every essay through the tokenizers library;
