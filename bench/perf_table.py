@@ -4,8 +4,9 @@
     python bench/perf_table.py bench/results/lightgbm.json --lightgbm
 
 The first form gives one row per (size, stage) with kit seconds, reference seconds and the speedup, then end to
-end (child process wall time: imports, read, ..., write) and peak RSS; the second compares the full-ensemble
-variants (``kit+lgb@K``) of one record. Wall seconds throughout; CPU seconds are in the JSON.
+end (child process wall time: imports, read, ..., write) and peak RSS; the second lists every variant of one
+record (e.g. the LightGBM ensembles ``kit+lgb``, ``kit+lgb@K``, ``default+lgb``). Wall seconds throughout;
+CPU seconds are in the JSON.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def lightgbm_table(record: dict) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("record", type=Path)
-    parser.add_argument("--lightgbm", action="store_true", help="table of the kit+lgb@K variants")
+    parser.add_argument("--lightgbm", action="store_true", help="one row per variant (the LightGBM ensembles)")
     parser.add_argument("--kit", default="kit", help="kit variant of the scaling table (e.g. kit-tokenizers)")
     args = parser.parse_args(argv)
     if not args.record.exists():

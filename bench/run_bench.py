@@ -5,7 +5,7 @@ read with ``os.wait4``); both sides of a size run back to back in the same invoc
 
     python bench/run_bench.py --sizes 5000x1000
     python bench/run_bench.py --sizes 5000x1000,20000x4000,45000x9000,90000x18000 --skip-reference 90000x18000
-    python bench/run_bench.py --sizes 45000x9000 --variants kit+lgb@0,kit+lgb@200000 --out bench/results/lightgbm.json
+    python bench/run_bench.py --sizes 45000x9000 --variants kit+lgb,default+lgb --out bench/results/lightgbm.json
 
 Sides ("variants"):
   kit              ``daigt.pipeline.fit_predict`` with the recipe's classifiers (``PUBLIC_RECIPE``) and LightGBM
@@ -16,9 +16,11 @@ Sides ("variants"):
                    same ids, slower; --with-tokenizers-encoder)
   reference        the public notebook: tokenizers BPE wrapped in transformers' PreTrainedTokenizerFast, one
                    ``tokenize`` call per essay, two scikit-learn TfidfVectorizers on token strings, MNB + SGD
-  kit+lgb@K        the full default ensemble (MNB + SGD + LightGBM, the recipe's 1500 trees) with
-                   ``ensemble.lightgbm.max_features=K`` (0 = every column); --with-lightgbm adds one per
-                   --lgb-max-features value
+  kit+lgb          the recipe's ensemble with LightGBM (MNB + SGD + LightGBM, 1500 trees, soft vote), with the
+                   kit's LightGBM column selection (config ``ensemble.lightgbm.*``); --with-lightgbm
+  kit+lgb@K        the same with ``ensemble.lightgbm.max_features=K`` (0 = every column LightGBM can split on)
+  default+lgb      the kit's default config (rank averaging, style member, pseudo-label refit: LightGBM is fitted
+                   twice) with LightGBM switched on at the recipe's weight 0.31; --with-lightgbm
   reference+lgb    the reference with the recipe's LightGBM added (--with-lightgbm, when the reference runs)
 ``--variants`` names the variants to run explicitly instead. Both sides use the weights of config.ensemble.
 """
@@ -79,19 +81,23 @@ def peak_rss_mb() -> float:
     return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
 
 
-def kit_config(args: argparse.Namespace, lightgbm: bool, max_features: int = 0, encoder: str | None = None):
+def kit_config(args: argparse.Namespace, lightgbm: bool, max_features: int | None = None, encoder: str | None = None,
+               recipe: bool = True):
     """The public recipe's members (``PUBLIC_RECIPE``) with LightGBM on or off, then the bench's ``--set``.
 
     The kit's own defaults add a style member and a pseudo-label refit; the speed comparison keeps the
-    classifiers identical on both sides so that only the tokenize/featurize machinery differs.
+    classifiers identical on both sides so that only the tokenize/featurize machinery differs. ``recipe=False``
+    starts from the kit's defaults instead (variant ``default+lgb``).
     """
-    from daigt.config import PUBLIC_RECIPE, Config
+    from daigt.config import PUBLIC_RECIPE, Config, LightGBMConfig
 
-    overrides = list(PUBLIC_RECIPE)
-    if not lightgbm:
-        overrides.append("ensemble.lightgbm.weight=0")
+    overrides = list(PUBLIC_RECIPE) if recipe else []
+    overrides.append(f"ensemble.lightgbm.weight={0.31 if lightgbm else 0}")
+    # the kit's LightGBM column selection, not the recipe's every-column one (kit+lgb@0 gives that)
+    overrides.append(f"ensemble.lightgbm.max_features={LightGBMConfig().max_features}")
     overrides += list(args.set or [])
-    overrides.append(f"ensemble.lightgbm.max_features={max_features}")
+    if max_features is not None:
+        overrides.append(f"ensemble.lightgbm.max_features={max_features}")
     if args.lgb_n_estimators:
         overrides.append(f"ensemble.lightgbm.n_estimators={args.lgb_n_estimators}")
     if encoder:
@@ -266,15 +272,20 @@ def worker_main(args: argparse.Namespace) -> int:
         result = run_kit(args, corpus, kit_config(args, lightgbm=False))
     elif variant == "kit-tokenizers":
         result = run_kit(args, corpus, kit_config(args, lightgbm=False, encoder="tokenizers"))
+    elif variant == "kit+lgb":
+        result = run_kit(args, corpus, kit_config(args, lightgbm=True))
     elif variant.startswith("kit+lgb@"):
         max_features = int(variant.split("@", 1)[1])
         result = run_kit(args, corpus, kit_config(args, lightgbm=True, max_features=max_features))
+    elif variant == "default+lgb":
+        result = run_kit(args, corpus, kit_config(args, lightgbm=True, recipe=False))
     elif variant == "reference":
         result = run_reference(args, corpus, lightgbm=False)
     elif variant == "reference+lgb":
         result = run_reference(args, corpus, lightgbm=True)
     else:
-        raise SystemExit(f"unknown variant {variant!r}; use kit, kit-tokenizers, kit+lgb@K, reference, reference+lgb")
+        raise SystemExit(f"unknown variant {variant!r}; use kit, kit-tokenizers, kit+lgb, kit+lgb@K, default+lgb, "
+                         "reference, reference+lgb")
     Path(args.result).write_text(json.dumps(result), encoding="utf-8")
     return 0
 
@@ -298,15 +309,8 @@ def variants_for(size: tuple[int, int], args: argparse.Namespace) -> list[str]:
         return [v for v in chosen if not (skip and v.startswith("reference"))]
     variants = ["kit"] + (["kit-tokenizers"] if args.with_tokenizers_encoder else []) + ([] if skip else ["reference"])
     if args.with_lightgbm:
-        variants += [f"kit+lgb@{k}" for k in parse_ints(args.lgb_max_features)] + ([] if skip else ["reference+lgb"])
+        variants += ["kit+lgb", "default+lgb"] + ([] if skip else ["reference+lgb"])
     return variants
-
-
-def parse_ints(text: str) -> list[int]:
-    try:
-        return [int(v) for v in str(text).split(",") if v.strip()]
-    except ValueError:
-        raise SystemExit(f"--lgb-max-features: {text!r} is not a comma-separated list of integers") from None
 
 
 def run_child(variant: str, corpus: Path, args: argparse.Namespace) -> dict:
@@ -376,7 +380,7 @@ def format_table(size: str, records: list[dict]) -> str:
     by_variant = {r["variant"]: r for r in records}
     lines = [f"\n=== {size} ===  (kit/ref < 1 and speedup > 1 mean the kit is faster)"]
     pairs = [("kit", "reference")] + ([("kit-tokenizers", "reference")] if "kit-tokenizers" in by_variant else [])
-    pairs += [(v, "reference+lgb") for v in by_variant if v.startswith("kit+lgb@")]
+    pairs += [(v, "reference+lgb") for v in by_variant if v.startswith(("kit+lgb", "default+lgb"))]
     for kit_name, ref_name in pairs:
         kit, ref = by_variant.get(kit_name, {}), by_variant.get(ref_name, {})
         if not kit and not ref:
@@ -470,11 +474,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help="comma-separated TRAINxTEST, e.g. 5000x1000,45000x9000")
     parser.add_argument("--with-lightgbm", action="store_true",
-                        help="also time the full default ensemble with LightGBM (kit+lgb@K per --lgb-max-features)")
-    parser.add_argument("--lgb-max-features", default="0,200000",
-                        help="comma-separated K of ensemble.lightgbm.max_features for kit+lgb@K (0 = all columns)")
+                        help="also time the ensembles with LightGBM (kit+lgb, default+lgb, reference+lgb)")
     parser.add_argument("--variants", default="",
-                        help="run exactly these variants (comma-separated: kit, kit-tokenizers, kit+lgb@K, reference, "
+                        help="run exactly these variants (comma-separated: kit, kit-tokenizers, kit+lgb, kit+lgb@K, default+lgb, reference, "
                              "reference+lgb) instead of the default set")
     parser.add_argument("--lgb-n-estimators", type=int, default=0, help="override the recipe's 1500 trees (0 = keep)")
     parser.add_argument("--skip-reference", nargs="?", const="all", default="",

@@ -14,6 +14,8 @@ def test_defaults_are_the_public_recipe_plus_the_measured_changes():
     recipe = c.with_overrides(PUBLIC_RECIPE)
     assert (recipe.ensemble.mnb.weight, recipe.ensemble.sgd.weight, recipe.ensemble.lightgbm.weight) == (0.07, 0.31, 0.31)
     assert recipe.ensemble.averaging == "probability" and recipe.ensemble.style.weight == 0 and not recipe.pseudo_label.enabled
+    assert (c.ensemble.lightgbm.selection, c.ensemble.lightgbm.max_features) == ("chi2", 2000)
+    assert recipe.ensemble.lightgbm.max_features == 0  # every column LightGBM can split on, as the notebooks
 
 
 def test_toml_round_trip(tmp_path):

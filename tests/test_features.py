@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from daigt.features import NgramTfidfVectorizer
+from daigt.features import NgramTfidfVectorizer, row_blocks
 from daigt.tokenizer import BPETokenizer, EncodedCorpus
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -273,6 +273,28 @@ def test_chunk_size_does_not_change_the_matrix(corpus):
     assert small.has_sorted_indices
 
 
+def test_threads_do_not_change_the_matrices(corpus):
+    def both(n_jobs):
+        vec = NgramTfidfVectorizer(chunk_docs=2, n_jobs=n_jobs)
+        return vec.fit_transform_both(corpus["train_ids"], vocabulary_from=corpus["test_ids"])
+
+    for serial, threaded in zip(both(None), both(3)):
+        np.testing.assert_array_equal(serial.indptr, threaded.indptr)
+        np.testing.assert_array_equal(serial.indices, threaded.indices)
+        np.testing.assert_array_equal(serial.data, threaded.data)
+
+
+def test_row_blocks_cap_rows_and_values():
+    indptr = np.array([0, 5, 5, 12, 20, 21])
+    assert row_blocks(indptr, max_values=6, max_rows=10) == [(0, 2), (2, 3), (3, 5)]
+    assert row_blocks(indptr, max_values=100, max_rows=2) == [(0, 2), (2, 4), (4, 5)]
+    assert row_blocks(indptr + 7, max_values=6, max_rows=10) == [(0, 2), (2, 3), (3, 5)]  # offsets of a slice
+    assert row_blocks(np.array([0]), 4, 4) == []
+    blocks = row_blocks(np.cumsum(np.r_[0, np.random.default_rng(0).integers(0, 50, 1000)]), 300, 64)
+    assert blocks[0][0] == 0 and blocks[-1][1] == 1000
+    assert all(a < b and b - a <= 64 for a, b in blocks) and all(b[1] == c[0] for b, c in zip(blocks, blocks[1:]))
+
+
 def test_empty_and_short_documents_give_zero_rows():
     vec = NgramTfidfVectorizer()
     X = vec.fit_transform([[], [4], [4, 5], [4, 5, 6], [4, 5, 6, 7, 8, 9]], vocabulary_from=[[4, 5, 6, 7]])
@@ -324,6 +346,7 @@ def test_min_df_above_document_count_falls_back_to_one(caplog):
         ({"max_df": 1.5}, "max_df"),
         ({"norm": "l3"}, "norm"),
         ({"chunk_docs": 0}, "chunk_docs"),
+        ({"n_jobs": 0}, "n_jobs"),
         ({"dtype": np.int32}, "dtype"),
         ({"vocab_size": 3}, "vocab_size"),
         ({"min_df": 2, "max_df": 1}, "max_df"),

@@ -5,7 +5,7 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from daigt.config import Config, ConfigError, EnsembleConfig
-from daigt.models import DocumentFrequencySelector, WeightedEnsemble, build_ensemble, combine_scores, rank_scores, top_ngrams
+from daigt.models import ColumnSelector, WeightedEnsemble, lightgbm_member, build_ensemble, combine_scores, rank_scores, top_ngrams
 
 
 def toy_problem(seed=0, n=400, d=300):
@@ -75,12 +75,44 @@ def test_rank_ensemble_keeps_auc_of_dominant_member():
     assert 0 < s.min() and s.max() <= 1
 
 
-def test_document_frequency_selector_keeps_most_frequent_columns():
-    X = sp.csr_matrix(np.array([[1, 0, 2, 0], [1, 0, 0, 3], [1, 1, 0, 4]], dtype=np.float32))
-    sel = DocumentFrequencySelector(max_features=2).fit(X)
+def test_column_selector_drops_rare_columns_then_keeps_the_most_frequent():
+    X = sp.csr_matrix(np.array([[1, 0, 2, 0, 0], [1, 0, 0, 3, 5], [1, 1, 0, 4, 0]], dtype=np.float32))
+    sel = ColumnSelector(max_features=2).fit(X)
     assert list(sel.columns_) == [0, 3]
     assert sel.transform(X).shape == (3, 2)
-    assert DocumentFrequencySelector(0).fit(X).transform(X).shape == (3, 4)
+    assert ColumnSelector(0).fit(X).transform(X).shape == (3, 5)
+    assert list(ColumnSelector(0, min_df=2).fit(X).columns_) == [0, 3]
+    assert list(ColumnSelector(0, min_df=9).fit(X).columns_) == [0]  # nothing qualifies: keep one, stay fittable
+
+
+def test_chi2_selection_finds_the_signal_columns():
+    X, y = toy_problem()
+    noise = sp.csr_matrix(np.random.default_rng(3).poisson(2.0, (X.shape[0], 20)).astype(np.float32))
+    X = sp.hstack([noise, X], format="csr")  # 20 frequent label-free columns, then 20 signal columns
+    chosen = ColumnSelector(max_features=20, score="chi2").fit(X, y).columns_
+    assert np.mean((chosen >= 20) & (chosen < 40)) >= 0.9
+    by_df = ColumnSelector(max_features=20, score="df").fit(X, y).columns_
+    assert np.mean(by_df < 20) >= 0.9
+    with pytest.raises(ValueError, match="needs the training labels"):
+        ColumnSelector(max_features=20, score="chi2").fit(X)
+    with pytest.raises(ConfigError, match="selection score"):
+        ColumnSelector(score="mutual_info").fit(X, y)
+
+
+def test_dropping_columns_below_min_child_samples_changes_no_tree():
+    """The claim behind ``min_df = min_child_samples``: LightGBM gives bit-identical scores without those columns."""
+    from lightgbm import LGBMClassifier
+
+    X, y = toy_problem(n=600)
+    rng = np.random.default_rng(5)
+    rare = sp.random(X.shape[0], 200, density=0.01, random_state=rng, format="csr", dtype=np.float32)
+    X = sp.hstack([rare, X], format="csr")  # 200 columns present in ~6 rows each, before the real ones
+    cfg = Config().with_overrides(["ensemble.lightgbm.n_estimators=40", "ensemble.lightgbm.min_child_samples=30",
+                                    "ensemble.lightgbm.max_features=0"]).ensemble.lightgbm
+    member = lightgbm_member(cfg, seed=1).fit(X, y)
+    assert len(member[0].columns_) == 300
+    bare = LGBMClassifier(**member[-1].get_params()).fit(X, y)
+    np.testing.assert_array_equal(member.predict_proba(X), bare.predict_proba(X))
 
 
 def test_lightgbm_with_column_preselection_still_learns():

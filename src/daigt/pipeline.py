@@ -98,6 +98,7 @@ def tfidf_features(config: Config, train_ids: EncodedCorpus, test_ids: EncodedCo
             max_df=config.features.max_df,
             sublinear_tf=config.features.sublinear_tf,
             chunk_docs=config.features.chunk_docs,
+            n_jobs=config.features.n_jobs or -1,
         )
         if config.features.vocabulary_from == "test":
             # the vocabulary pass over the test essays already counts their n-grams: no second pass
