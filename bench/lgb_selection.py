@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import numpy as np
 
     from daigt.io import write_text_atomic
-    from daigt.stages import available_cores
+    from daigt.parallel import available_cores
 
     data = featurize(args.corpus, args.hold_out, args.seed)
     X_train = data[0]

@@ -27,8 +27,6 @@ test essays, ~1.5 GB if the vocabulary is learned on 30M tokens of train + test)
 from __future__ import annotations
 
 import logging
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 from typing import Any, Callable, Iterable, Iterator
 
@@ -38,7 +36,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from tqdm.auto import tqdm
 
-from daigt.stages import available_cores
+from daigt.parallel import ordered_map, thread_count
 from daigt.tokenizer import EncodedCorpus
 
 log = logging.getLogger(__name__)
@@ -318,8 +316,7 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
             raise ValueError(f"chunk_docs must be a positive integer, got {self.chunk_docs!r}")
         if np.dtype(self.dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
             raise ValueError(f"dtype must be float32 or float64, got {self.dtype!r}")
-        if self.n_jobs is not None and (not isinstance(self.n_jobs, Integral) or self.n_jobs == 0 or self.n_jobs < -1):
-            raise ValueError(f"n_jobs must be a positive integer, -1 (all cores) or None (1), got {self.n_jobs!r}")
+        thread_count(self.n_jobs)  # raises on a bad value
         return min_n, max_n
 
     # ---- counting -----------------------------------------------------------------------------------
@@ -330,8 +327,7 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
 
     def _map(self, fn: Callable[[tuple[int, int]], Any], chunks: list[tuple[int, int]]) -> Iterator[Any]:
         """``fn`` over chunks on ``n_jobs`` threads: numpy sorts and pandas hash lookups release the GIL."""
-        threads = 1 if self.n_jobs is None else available_cores() if self.n_jobs == -1 else int(self.n_jobs)
-        return ordered_map(fn, chunks, threads)
+        return ordered_map(fn, chunks, thread_count(self.n_jobs))
 
     def _chunks(self, offsets: np.ndarray) -> list[tuple[int, int]]:
         """Document ranges of at most ``chunk_docs`` documents and ``chunk_docs * _VALUES_PER_DOC`` tokens.
@@ -511,24 +507,6 @@ class _Lookups:
 
 
 # ---- helpers -----------------------------------------------------------------------------------------
-def ordered_map(fn: Callable[[Any], Any], items: Iterable[Any], threads: int) -> Iterator[Any]:
-    """``map(fn, items)`` on ``threads`` threads, results in input order, at most ``threads + 1`` in flight.
-
-    The bound keeps peak memory at a few chunks' worth, whatever the number of chunks.
-    """
-    if threads <= 1:
-        yield from map(fn, items)
-        return
-    with ThreadPoolExecutor(threads) as pool:
-        pending: deque = deque()
-        for item in items:
-            pending.append(pool.submit(fn, item))
-            if len(pending) > threads:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-
-
 def as_corpus(X: Any) -> EncodedCorpus:
     """An :class:`EncodedCorpus` from one, or from a sequence of int sequences (one per document)."""
     if isinstance(X, EncodedCorpus):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import resource
 import sys
 import time
@@ -18,13 +17,6 @@ def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MiB (what Kaggle's 30 GB limit is checked against)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
-
-
-def available_cores() -> int:
-    """Cores this process may run on: a container's CPU set can be smaller than ``os.cpu_count()``."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(len(os.sched_getaffinity(0)), 1)
-    return os.cpu_count() or 1
 
 
 @dataclass

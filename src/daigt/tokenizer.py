@@ -8,6 +8,7 @@ The encoded corpus is kept as one flat ``int32`` array plus offsets instead of l
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -251,7 +252,8 @@ class _WordCache:
         self.specials = [t.content for t in tokenizer.get_added_tokens_decoder().values()]
         self.alphabet = _byte_alphabet()
         self.index: dict[str, int] = {}
-        self.pieces: list[list[int]] = []
+        self.lengths = np.zeros(0, dtype=np.int64)  # ids per cached word
+        self.flat = np.zeros(0, dtype=np.int32)  # ids of all cached words, back to back
 
     def encode(self, texts: list[str]) -> EncodedCorpus:
         import pandas as pd
@@ -268,9 +270,8 @@ class _WordCache:
             counts[i] = len(found)
         codes, uniques = pd.factorize(pd.Series(words, dtype=object), sort=False)
         del words
-        codes = self._piece_numbers(uniques)[codes]
-        lengths = np.fromiter((len(p) for p in self.pieces), np.int64, len(self.pieces))
-        flat = np.fromiter((t for p in self.pieces for t in p), np.int32, int(lengths.sum()))
+        codes = self._word_numbers(uniques)[codes]
+        lengths, flat = self.lengths, self.flat
         starts = np.concatenate([[0], np.cumsum(lengths)])[:-1]
         occurrence_lengths = lengths[codes]
         ends = np.cumsum(occurrence_lengths)
@@ -281,15 +282,21 @@ class _WordCache:
             part = EncodedCorpus.from_sequences(fallback[i] if i in fallback else part[i] for i in range(len(texts)))
         return part
 
-    def _piece_numbers(self, words) -> np.ndarray:
+    def _word_numbers(self, words) -> np.ndarray:
+        """Cache number of every word; words seen for the first time are BPE-encoded and appended (only the
+        new ones are converted to arrays: rebuilding the whole cache per batch cost ~15% of encoding)."""
         numbers = np.empty(len(words), dtype=np.int64)
+        new: list[list[int]] = []
         for j, word in enumerate(words):
             number = self.index.get(word)
             if number is None:
-                number = self.index[word] = len(self.pieces)
+                number = self.index[word] = len(self.lengths) + len(new)
                 mapped = "".join(self.alphabet[b] for b in word.encode("utf-8"))
-                self.pieces.append([t.id for t in self.model.tokenize(mapped)])
+                new.append([t.id for t in self.model.tokenize(mapped)])
             numbers[j] = number
+        if new:
+            self.lengths = np.concatenate([self.lengths, np.fromiter(map(len, new), np.int64, len(new))])
+            self.flat = np.concatenate([self.flat, np.fromiter(itertools.chain.from_iterable(new), np.int32)])
         return numbers
 
 
