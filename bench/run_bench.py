@@ -476,8 +476,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--with-lightgbm", action="store_true",
                         help="also time the ensembles with LightGBM (kit+lgb, default+lgb, reference+lgb)")
     parser.add_argument("--variants", default="",
-                        help="run exactly these variants (comma-separated: kit, kit-tokenizers, kit+lgb, kit+lgb@K, default+lgb, reference, "
-                             "reference+lgb) instead of the default set")
+                        help="run exactly these variants (comma-separated: kit, kit-tokenizers, kit+lgb, kit+lgb@K, "
+                             "default+lgb, reference, reference+lgb) instead of the default set")
     parser.add_argument("--lgb-n-estimators", type=int, default=0, help="override the recipe's 1500 trees (0 = keep)")
     parser.add_argument("--skip-reference", nargs="?", const="all", default="",
                         help="skip the reference for these sizes (comma-separated), or for all without a value")
