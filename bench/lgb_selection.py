@@ -108,12 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     import numpy as np
 
+    from daigt.features import column_document_frequency
     from daigt.io import write_text_atomic
     from daigt.parallel import available_cores
 
     data = featurize(args.corpus, args.hold_out, args.seed)
     X_train = data[0]
-    df = np.bincount(X_train.indices, minlength=X_train.shape[1])
+    df = column_document_frequency(X_train.indices, X_train.shape[1])
     record = {
         "created": dt.datetime.now().isoformat(timespec="seconds"),
         "command": sys.argv,

@@ -17,8 +17,9 @@ DAIGT Kit: tell student essays from LLM-written ones, offline.
 
 Trains a byte-level BPE tokenizer on the test essays, builds TF-IDF n-gram features over its tokens, fits a
 MultinomialNB / SGD / logistic / LightGBM ensemble (plus a style member and a pseudo-label refit) on
-labelled training essays and writes a Kaggle submission (id,generated). Every setting lives in one config (see `daigt config`); any field can be set
-from a TOML file (--config) and overridden on the command line (--set section.field=value).
+labelled training essays and writes a Kaggle submission (id,generated). Every setting lives in one config
+(see `daigt config`); any field can be set from a TOML file (--config) and overridden on the command line
+(--set section.field=value).
 """
 
 EPILOG = """\

@@ -3,9 +3,9 @@
 Defaults are the public TF-IDF recipe of the competition (tokenizer, n-grams, member hyper-parameters) with
 the four changes that the leave-prompt-out, attack and cross-corpus measurements chose (README,
 "Generalisation"): no LightGBM, rank averaging, a small style member and one pseudo-label refit.
-``PUBLIC_RECIPE`` holds the overrides that restore the recipe exactly. A config is plain data: it loads from TOML, every field can be overridden from the
-command line with ``section.field=value``, and the resolved config is written next to every output so a
-submission can always be traced back to the settings that made it.
+``PUBLIC_RECIPE`` holds the overrides that restore the recipe exactly. A config is plain data: it loads from
+TOML, every field can be overridden from the command line with ``section.field=value``, and the resolved
+config is written next to every output so a submission can always be traced back to the settings that made it.
 """
 
 from __future__ import annotations

@@ -330,9 +330,10 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
         return ordered_map(fn, chunks, thread_count(self.n_jobs))
 
     def _chunks(self, offsets: np.ndarray) -> list[tuple[int, int]]:
-        """Document ranges of at most ``chunk_docs`` documents and ``chunk_docs * _VALUES_PER_DOC`` tokens.
+        """Row ranges of at most ``chunk_docs`` documents and ``chunk_docs * _VALUES_PER_DOC`` tokens (corpus
+        ``offsets``) or stored values (CSR ``indptr``).
 
-        The token cap keeps a chunk's working memory (~100 bytes per token) bounded whatever the essay length.
+        The cap keeps a chunk's working memory (~100 bytes per token) bounded whatever the essay length.
         """
         return row_blocks(offsets, self.chunk_docs * _VALUES_PER_DOC, self.chunk_docs)
 
@@ -430,7 +431,7 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
                 block /= row_norms(block, indptr[start : stop + 1] - lo, self.norm).astype(dtype)
             out[lo:hi] = block
 
-        for _ in self._map(weigh, row_blocks(indptr, self.chunk_docs * _VALUES_PER_DOC, self.chunk_docs)):
+        for _ in self._map(weigh, self._chunks(indptr)):
             pass
         result = sp.csr_matrix((out, counts.indices, indptr), shape=counts.shape, copy=False)
         result.has_sorted_indices = True

@@ -20,6 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from daigt.config import ConfigError, EnsembleConfig, LightGBMConfig
+from daigt.features import column_document_frequency
 from daigt.parallel import available_cores
 
 AVERAGING = ("probability", "rank")
@@ -51,7 +52,7 @@ class ColumnSelector(BaseEstimator, TransformerMixin):
             raise ConfigError(f"column selection score {self.score!r}: use one of {SELECTION_SCORES}")
         X = sp.csr_matrix(X)
         n = X.shape[1]
-        df = np.bincount(X.indices, minlength=n)
+        df = column_document_frequency(X.indices, n)
         columns = np.flatnonzero(df >= self.min_df)
         if len(columns) == 0:  # too few training rows for any split: one column keeps the model fittable
             columns = np.array([int(np.argmax(df))])

@@ -284,7 +284,7 @@ class _WordCache:
 
     def _word_numbers(self, words) -> np.ndarray:
         """Cache number of every word; words seen for the first time are BPE-encoded and appended (only the
-        new ones are converted to arrays: rebuilding the whole cache per batch cost ~15% of encoding)."""
+        new ones become array entries, so a batch's cost does not grow with the size of the cache)."""
         numbers = np.empty(len(words), dtype=np.int64)
         new: list[list[int]] = []
         for j, word in enumerate(words):
