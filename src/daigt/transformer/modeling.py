@@ -127,6 +127,7 @@ class DetectorModel(nn.Module):
             model.head.load_state_dict(load_file(str(head_file)))
         else:
             raise ValueError(f"{path / MARKER}: unknown head {head!r}; expected 'mean' or 'sequence_classification'")
+        _own_tensors(model)
         return model.to(device).eval()
 
     # ---- forward ------------------------------------------------------------------------------------
@@ -200,6 +201,19 @@ class DetectorModel(nn.Module):
             **metadata,
         }
         (path / MARKER).write_text(json.dumps(marker, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _own_tensors(module: nn.Module) -> None:
+    """Replace memory-mapped weights by owned, aligned copies.
+
+    transformers 5 memory-maps safetensors files, so a loaded tensor can start at any byte offset; CPU kernels
+    then take another vectorisation path and sum in another order, and a reloaded checkpoint scores differently
+    from the model that was saved (in the last bits). Owned copies also release the file, which a later
+    ``save_pretrained`` into the same directory swaps away.
+    """
+    with torch.no_grad():
+        for tensor in [*module.parameters(), *module.buffers()]:
+            tensor.data = tensor.data.clone()
 
 
 def _freeze_unused_pooler(backbone: nn.Module) -> None:
