@@ -287,6 +287,21 @@ def test_rows(competition_dir):
         return sum(1 for record in csv.reader(handle) if record) - 1
 
 
+def rehearsal_wanted(n_test, config):
+    """True on the commit run's placeholder (fewer test rows than guard.min_test_rows), unless Kaggle says this is
+    the scoring rerun."""
+    min_rows = config["guard"]["min_test_rows"]
+    if n_test >= min_rows:
+        say(f"{n_test} test essays: the scoring run")
+        return False
+    if os.environ.get(RERUN_ENV):
+        say(f"{n_test} test essays but {RERUN_ENV} is set: no rehearsal")
+        return False
+    say(f"{n_test} test essays (< guard.min_test_rows = {min_rows}): the commit run's placeholder; rehearsing the "
+        "scoring run")
+    return True
+
+
 def rehearse(competition_dir, train, config_path, settings):
     """The commit run proves the scoring run: `daigt.rehearsal` validates the config and every training file
     and runs the full pipeline on training essays standing in as test; a failure fails the commit."""
@@ -321,14 +336,7 @@ def main():
     with stage("check config", timings):
         config = resolved_config(config_path, OVERRIDES)
         settings = list(OVERRIDES) + transformer_settings(config, lock_path, lock)
-    n_test = test_rows(competition_dir)
-    if n_test >= config["guard"]["min_test_rows"]:
-        say(f"{n_test} test essays: the scoring run")
-    elif os.environ.get(RERUN_ENV):
-        say(f"{n_test} test essays and {RERUN_ENV} set: no rehearsal")
-    else:
-        say(f"{n_test} test essays (< guard.min_test_rows = {config['guard']['min_test_rows']}): the commit run's "
-            "placeholder; rehearsing the scoring run")
+    if rehearsal_wanted(test_rows(competition_dir), config):
         with stage("commit-run rehearsal", timings):
             rehearse(competition_dir, train, config_path, settings)
     WORKING.mkdir(parents=True, exist_ok=True)

@@ -36,6 +36,8 @@ LOCK_FILE = "daigt-kit.lock"
 ROOT_ENV = "DAIGT_KAGGLE_ROOT"
 """Environment variable that moves the kernel's ``/kaggle`` root (the local dry-run points it at a staged tree)."""
 KERNEL_CODE_FILE = "daigt_submit.py"
+DEFAULT_CONFIG = Path("kernels") / KERNEL_SLUG / "config.toml"
+"""Pipeline config that build_dataset.py ships by default (relative to the repository root)."""
 NOTEBOOK_CODE_FILE = "daigt_submit.ipynb"
 KAGGLE_MEMORY_GB = 30.0
 KAGGLE_TIME_LIMIT_S = 9 * 3600
@@ -567,6 +569,21 @@ def test_rows(competition_dir):
         return sum(1 for record in csv.reader(handle) if record) - 1
 
 
+def rehearsal_wanted(n_test, config):
+    """True on the commit run's placeholder (fewer test rows than guard.min_test_rows), unless Kaggle says this is
+    the scoring rerun."""
+    min_rows = config["guard"]["min_test_rows"]
+    if n_test >= min_rows:
+        say(f"{n_test} test essays: the scoring run")
+        return False
+    if os.environ.get(RERUN_ENV):
+        say(f"{n_test} test essays but {RERUN_ENV} is set: no rehearsal")
+        return False
+    say(f"{n_test} test essays (< guard.min_test_rows = {min_rows}): the commit run's placeholder; rehearsing the "
+        "scoring run")
+    return True
+
+
 def rehearse(competition_dir, train, config_path, settings):
     """The commit run proves the scoring run: `daigt.rehearsal` validates the config and every training file
     and runs the full pipeline on training essays standing in as test; a failure fails the commit."""
@@ -601,14 +618,7 @@ def main():
     with stage("check config", timings):
         config = resolved_config(config_path, OVERRIDES)
         settings = list(OVERRIDES) + transformer_settings(config, lock_path, lock)
-    n_test = test_rows(competition_dir)
-    if n_test >= config["guard"]["min_test_rows"]:
-        say(f"{n_test} test essays: the scoring run")
-    elif os.environ.get(RERUN_ENV):
-        say(f"{n_test} test essays and {RERUN_ENV} set: no rehearsal")
-    else:
-        say(f"{n_test} test essays (< guard.min_test_rows = {config['guard']['min_test_rows']}): the commit run's "
-            "placeholder; rehearsing the scoring run")
+    if rehearsal_wanted(test_rows(competition_dir), config):
         with stage("commit-run rehearsal", timings):
             rehearse(competition_dir, train, config_path, settings)
     WORKING.mkdir(parents=True, exist_ok=True)
@@ -715,6 +725,9 @@ def add_kernel_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--public", action="store_true", help="make the kernel public (default private)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                         help="config override the kernel passes to `daigt run`, repeatable")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="the config.toml the kit dataset ships, which the --set values are checked on top of "
+                             f"(default {DEFAULT_CONFIG} when it exists)")
 
 
 def kernel_command(args: argparse.Namespace) -> int:
@@ -735,6 +748,7 @@ def kernel_command(args: argparse.Namespace) -> int:
     )
     folder = args.out or Path("kernels") / args.slug
     try:
+        check_overrides(spec.overrides, args.config)
         write_kernel_folder(folder, spec)
     except KaggleMetadataError as exc:
         print(f"daigt kernel: {exc}", file=sys.stderr)
@@ -743,6 +757,20 @@ def kernel_command(args: argparse.Namespace) -> int:
     print(f"attached: {', '.join(kernel_metadata(spec)['dataset_sources'])} and competition {COMPETITION}")
     print(f"next: kaggle kernels push -p {folder}")
     return 0
+
+
+def check_overrides(overrides: tuple[str, ...], config: Path | None) -> None:
+    """Load the config the kernel will run with through the config loader, so a bad ``--set`` value fails here
+    and not in Kaggle's hidden scoring run (the commit run's placeholder test set trains nothing)."""
+    if not overrides:
+        return
+    from daigt.config import Config, ConfigError  # not at import: build_dataset.py imports this module bare
+
+    base = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+    try:
+        (Config.from_toml(base) if base else Config()).with_overrides(list(overrides))
+    except ConfigError as exc:
+        raise KaggleMetadataError(f"--set: {exc}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
