@@ -339,3 +339,48 @@ def test_submission_kernel_finds_an_attached_transformer_output(tmp_path, monkey
         (run / fold).mkdir(parents=True)
         (run / fold / "daigt_transformer.json").write_text("{}")
     assert kernel.attached_transformer() == run
+
+
+def tiny_wheel(folder: Path, name: str, requires: str = "") -> Path:
+    """A minimal pure-Python wheel (what pip needs: METADATA, WHEEL, RECORD)."""
+    import zipfile
+
+    path = folder / f"{name}-1.0-py3-none-any.whl"
+    info = f"{name}-1.0.dist-info"
+    files = {f"{name}/__init__.py": "",
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n" + (f"Requires-Dist: {requires}\n" if requires else ""),
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    files[f"{info}/RECORD"] = "".join(f"{name},,\n" for name in [*files, f"{info}/RECORD"])
+    with zipfile.ZipFile(path, "w") as bundle:
+        for member, text in files.items():
+            bundle.writestr(member, text)
+    return path
+
+
+def test_kernel_installs_only_wheels_the_lock_pins_by_hash(tmp_path):
+    """A wheel in the dataset that daigt-kit.lock does not list is not installed, even as a dependency."""
+    import hashlib
+
+    wheels = tmp_path / "kit" / "wheels"
+    wheels.mkdir(parents=True)
+    entries = [{"name": name, "version": "1.0", "file": f"wheels/{path.name}",
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+               for name, path in (("daigtkitdemo", tiny_wheel(wheels, "daigtkitdemo", "extrademo")),
+                                  ("extrademo", tiny_wheel(wheels, "extrademo")))]
+    env = tmp_path / "env"  # pip comes from the base interpreter (quicker than a venv with its own pip)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(env)], check=True)
+    code = ("import json, runpy, sys; ns = runpy.run_path(sys.argv[1], run_name='kernel'); "
+            "ns['install_kit'](json.loads(sys.argv[2]), [sys.argv[3]])")
+    run_env = {**os.environ, kk.ROOT_ENV: str(tmp_path), "PIP_CONFIG_FILE": os.devnull, "TMPDIR": str(tmp_path)}
+
+    def install(lock):
+        return subprocess.run([str(env / "bin" / "python"), "-c", code, str(SCRIPT_DIR / kk.KERNEL_CODE_FILE),
+                               json.dumps(lock), str(wheels)], env=run_env, capture_output=True, text=True)
+
+    proc = install({"install": ["daigtkitdemo==1.0"], "wheels": entries[:1]})
+    assert proc.returncode == 1
+    assert "extrademo would come from a wheel that daigt-kit.lock does not list" in proc.stderr
+    assert "--require-hashes" in proc.stdout
+    proc = install({"install": ["daigtkitdemo==1.0"], "wheels": entries})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Successfully installed daigtkitdemo-1.0 extrademo-1.0" in proc.stdout

@@ -430,11 +430,12 @@ def hashed_requirements(lock, folder):
     """A requirements file pinning every wheel of the lock to its sha256. With `--require-hashes` pip installs
     these and nothing else: a wheel in the dataset that the lock does not list is never picked up."""
     wanted = {re.sub(r"[-_.]+", "-", req.split("[")[0].split("=")[0]).lower(): req for req in lock["install"]}
-    lines = []
-    for entry in lock["wheels"]:
+    pins = {}
+    for entry in lock["wheels"]:  # one line per project; several wheels of it (platforms) = several hashes
         name = re.sub(r"[-_.]+", "-", entry["name"]).lower()
-        lines.append(f"{wanted.pop(name, entry['name'] + '==' + entry['version'])} --hash=sha256:{entry['sha256']}")
-    lines += list(wanted.values())  # no wheel in the lock: pip refuses it (no hash), as it should
+        pins.setdefault(name, [wanted.pop(name, entry["name"] + "==" + entry["version"])])
+        pins[name].append("--hash=sha256:" + entry["sha256"])
+    lines = [" ".join(pin) for pin in pins.values()] + list(wanted.values())  # no wheel: pip refuses it (no hash)
     path = Path(folder) / "daigt-kit-requirements.txt"
     path.write_text("".join(line + "\\n" for line in lines), encoding="utf-8")
     return path
