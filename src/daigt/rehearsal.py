@@ -15,7 +15,6 @@ or the pipeline fails on the stand-in test set, so the commit run fails with the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
@@ -135,8 +134,8 @@ def rehearse(args: argparse.Namespace, work: Path) -> int:
         + ", ".join(f"{name} ({count:,})" for name, count in per_file.items()))
     sizes = rehearsal_sizes(config, len(train))
     if not sizes:
-        say(f"no pipeline rehearsal (guard.rehearsal_rows = {config.guard.rehearsal_rows}, {len(train)} training "
-            f"essays; it needs at least {4 * config.guard.min_test_rows})")
+        say(f"no pipeline rehearsal: it needs guard.rehearsal_rows (here {config.guard.rehearsal_rows}) and half the "
+            f"training essays (here {len(train) // 2}) both at least 2 x guard.min_test_rows")
         return 0
     measurements: list[Measurement] = []
     budget = config.guard.rehearsal_max_seconds
