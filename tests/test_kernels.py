@@ -297,6 +297,7 @@ def test_kernel_uses_a_transformer_only_with_a_gpu_or_when_the_config_allows_the
     config = {"transformer": {"model_dir": "", "allow_cpu": False}}
     gpus, how = kernel.gpu_count()  # the real probe: this machine's torch is a CPU build
     assert gpus == 0 and how == "torch.cuda"
+    monkeypatch.setattr(kernel, "gpu_count", lambda: (gpus, how))  # the probe's answer, without importing torch again
     assert kernel.transformer_settings(config, lock_path, {}) == []
     assert f"transformer {run}: NOT used: no GPU (torch.cuda), and transformer.allow_cpu = false" in capsys.readouterr().out
     allowed = {"transformer": {"model_dir": "", "allow_cpu": True}}
