@@ -456,7 +456,11 @@ Offline install kit for the Kaggle competition "LLM - Detect AI Generated Text" 
 for CPython {lock['target']['python']} on {', '.join(lock['target']['platforms'])}. Built by `build_dataset.py` of the
 DAIGT Kit repository; attach it to the submission kernel (`daigt kernel`) and install with the internet off:
 
-    pip install --no-index --find-links /kaggle/input/{meta['id'].split('/')[1]}/wheels {' '.join(lock['install'])}
+    pip install --no-index --find-links /kaggle/input/datasets/{meta['id']}/wheels {' '.join(lock['install'])}   # today's mount
+    pip install --no-index --find-links /kaggle/input/{meta['id'].split('/')[1]}/wheels {' '.join(lock['install'])}   # 2023-24 images
+
+(The kit's kernel finds either layout and installs with `--require-hashes`, every wheel pinned to its sha256 in
+`{kk.LOCK_FILE}`.)
 
 Files: `wheels/` (binary wheels only), `{kk.LOCK_FILE}` (every file with its sha256 and the exact requirement to
 install), `config.toml` (the pipeline configuration the kernel runs with){', `models/` (model checkpoints)' if lock['models'] else ''}.

@@ -4,8 +4,10 @@
     python submit.py                     # the embedded sample; builds the kit dataset if missing or stale
     python submit.py --competition-dir ~/data/llm-detect-ai-generated-text --external-dir ~/data/daigt-v2
 
-1. stages a Kaggle-like tree in a temporary folder: input/llm-detect-ai-generated-text/, input/<kit dataset>/
-   (built with build_dataset.py for this Python when missing or stale), input/<training dataset>/, working/;
+1. stages a Kaggle-like tree in a temporary folder, in today's layout (input/competitions/<slug>/,
+   input/datasets/<owner>/<slug>/) or with --layout legacy the 2023-24 one (input/<slug>/): the competition, the
+   kit dataset (built with build_dataset.py for this Python when missing or stale), the training dataset(s),
+   and working/;
 2. creates a fresh environment standing in for the Kaggle image: the image manifest's packages that the
    kernel needs, installed from the local wheel cache (cached between runs), and nothing else;
 3. runs the kernel there with the network cut (a network namespace where the OS allows it, plus a socket
@@ -13,7 +15,8 @@
 4. validates working/submission.csv against sample_submission.csv with the kit's own validator and prints the
    AUC when labels of the test essays are known.
 
-Any failure exits non-zero with what went wrong and how to fix it. Needs only Python and pip.
+Any failure exits non-zero with what went wrong and how to fix it (2 for a bad path option, found before any
+work; 1 for a failed dry-run). Needs only Python and pip.
 """
 
 from __future__ import annotations
@@ -46,8 +49,17 @@ DRYRUN_CACHE = REPO / "dist" / "dryrun"
 HOST_PYTHON = "%d.%d" % sys.version_info[:2]
 
 
+LAYOUTS = ("current", "legacy")
+"""How Kaggle mounts inputs: ``current`` = input/competitions/<slug>, input/datasets/<owner>/<slug>;
+``legacy`` (kernels of the competition's time) = input/<slug>."""
+
+
 class DryRunError(RuntimeError):
     """The dry-run failed; the message says what Kaggle would have done and how to fix it."""
+
+
+class UsageError(DryRunError):
+    """A bad command-line path, found before any work (exit 2); the message names the option and the fix."""
 
 
 @dataclass
@@ -66,6 +78,7 @@ class Options:
     timeout: float = kk.KAGGLE_TIME_LIMIT_S
     memory_gb: float = kk.KAGGLE_MEMORY_GB
     network: str = "auto"
+    layout: str = "current"
     keep: bool = False
     work_dir: Path | None = None
     cache_dir: Path = DRYRUN_CACHE
@@ -126,13 +139,20 @@ def check_dataset(dataset: Path) -> None:
 
 # ---- staging --------------------------------------------------------------------------------------------
 def kernel_sources(kernel: Path) -> tuple[str, list[str]]:
-    """(kit dataset slug, training dataset slugs) the kernel expects, from its kernel-metadata.json if any."""
+    """(kit dataset, training datasets) as ``owner/slug`` the kernel expects, from its kernel-metadata.json if any."""
     meta_path = kernel.parent / "kernel-metadata.json"
     if meta_path.is_file():
         sources = kk.read_json(meta_path).get("dataset_sources", [])
         if sources:
-            return sources[0].split("/")[-1], [s.split("/")[-1] for s in sources[1:]]
-    return kk.KIT_DATASET_SLUG, [kk.TRAIN_DATASET.split("/")[-1]]
+            return sources[0], list(sources[1:])
+    return f"{kk.OWNER_PLACEHOLDER}/{kk.KIT_DATASET_SLUG}", [kk.TRAIN_DATASET]
+
+
+def input_path(inputs: Path, ref: str, layout: str, kind: str = "datasets") -> Path:
+    """Where Kaggle mounts input ``ref`` (``owner/slug``, or a competition's ``slug``) in ``layout``."""
+    if layout == "legacy":
+        return inputs / ref.split("/")[-1]
+    return inputs / kind / ref
 
 
 def copy_read_only(src: Path, dst: Path) -> None:
@@ -147,23 +167,50 @@ def tree_state(root: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
 
 
-def stage_tree(opts: Options, dataset: Path, root: Path) -> dict[str, Path]:
-    for folder, what in [(opts.competition_dir, "--competition-dir"), *[(d, "--external-dir") for d in opts.external_dirs]]:
-        if not Path(folder).is_dir():
-            raise DryRunError(f"{what} {folder}: not a directory")
+def check_paths(opts: Options) -> None:
+    """Every path option checked before the dataset build (~20 s): a typo fails at once, naming the option."""
+    competition = Path(opts.competition_dir)
+    if not competition.is_dir():
+        raise UsageError(f"--competition-dir {competition}: not a directory; pass the folder holding test_essays.csv "
+                         f"and sample_submission.csv (e.g. the unzipped competition download)")
     for name in ("test_essays.csv", "sample_submission.csv"):
-        if not (Path(opts.competition_dir) / name).is_file():
-            raise DryRunError(f"--competition-dir {opts.competition_dir}: no {name}; point it at the competition's files")
-    kit_slug, train_slugs = kernel_sources(opts.kernel)
+        if not (competition / name).is_file():
+            raise UsageError(f"--competition-dir {competition}: no {name}; point it at the competition's files")
+    for folder in opts.external_dirs:
+        if not Path(folder).is_dir():
+            raise UsageError(f"--external-dir {folder}: not a directory; pass the folder of a training dataset "
+                             f"(CSV files with text,label columns)")
+    if not Path(opts.kernel).is_file():
+        raise UsageError(f"--kernel {opts.kernel}: no such file; generate one with `daigt kernel --owner YOU`")
+    if opts.dataset and not (Path(opts.dataset) / kk.LOCK_FILE).is_file():
+        raise UsageError(f"--dataset {opts.dataset}: no {kk.LOCK_FILE} there; pass a folder built by build_dataset.py "
+                         f"(default dist/daigt-kit), or drop --dataset to build one")
+    if opts.labels and not Path(opts.labels).is_file():
+        raise UsageError(f"--labels {opts.labels}: no such file; pass a CSV id,generated of the test essays' labels")
+
+
+def stage_tree(opts: Options, dataset: Path, root: Path) -> dict[str, Path]:
+    """A /kaggle tree in ``opts.layout``: the competition, the kit dataset and the training datasets, read-only."""
+    kit_ref, train_refs = kernel_sources(opts.kernel)
     inputs = root / "input"
-    copy_read_only(Path(opts.competition_dir), inputs / kk.COMPETITION)
-    copy_read_only(dataset, inputs / kit_slug)
-    slugs = train_slugs or [kk.TRAIN_DATASET.split("/")[-1]]
+    competition = input_path(inputs, kk.COMPETITION, opts.layout, "competitions")
+    kit = input_path(inputs, kit_ref, opts.layout)
+    copy_read_only(Path(opts.competition_dir), competition)
+    copy_read_only(dataset, kit)
+    refs = train_refs or [kk.TRAIN_DATASET]
     for index, folder in enumerate(opts.external_dirs):
-        slug = slugs[index] if index < len(slugs) else Path(folder).name
-        copy_read_only(Path(folder), inputs / slug)
+        ref = refs[index] if index < len(refs) else f"{kk.OWNER_PLACEHOLDER}/{Path(folder).name}"
+        copy_read_only(Path(folder), input_path(inputs, ref, opts.layout))
     (root / "working").mkdir(parents=True)
-    return {"competition": inputs / kk.COMPETITION, "kit": inputs / kit_slug, "working": root / "working"}
+    return {"competition": competition, "kit": kit, "working": root / "working"}
+
+
+def staged_inputs(root: Path) -> list[str]:
+    """The mounted input folders of a staged tree, relative to it (input/datasets/owner/slug, ...)."""
+    marks = ("test_essays.csv", kk.LOCK_FILE, "*.csv")
+    found = {path.parent for mark in marks for path in (root / "input").rglob(mark)}
+    tops = sorted(p for p in found if not any(q in p.parents for q in found))
+    return [str(p.relative_to(root)) for p in tops]
 
 
 # ---- the stand-in for the Kaggle image ------------------------------------------------------------------
@@ -447,8 +494,7 @@ def validate(python: Path, submission: Path, sample: Path, labels: Path | None, 
 # ---- the dry-run ----------------------------------------------------------------------------------------
 def dry_run(opts: Options) -> DryRunResult:
     start = time.perf_counter()
-    if not Path(opts.kernel).is_file():
-        raise DryRunError(f"--kernel {opts.kernel}: not found; generate it with `daigt kernel --owner YOU`")
+    check_paths(opts)
     dataset = prepare_dataset(opts)
     check_dataset(dataset)
     lock = read_lock(dataset)
@@ -460,7 +506,7 @@ def dry_run(opts: Options) -> DryRunResult:
     ok = False
     try:
         paths = stage_tree(opts, dataset, root)
-        say(f"staged {root}: input/{', input/'.join(sorted(p.name for p in (root / 'input').iterdir()))}, working/")
+        say(f"staged {root} ({opts.layout} layout): {', '.join(staged_inputs(root))}, working/")
         image = image_env(opts, image_packages(dataset, lock, Path(bd.DEFAULT_WHEEL_CACHE)))
         python = run_env(work / "env", image)
         prefix, network = network_cut(opts.network)
@@ -536,6 +582,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--memory-gb", type=float, default=d.memory_gb, help="memory limit to check against (default 30)")
     parser.add_argument("--network", choices=("auto", "namespace", "guard"), default=d.network,
                         help="auto: network namespace if the OS allows, else socket guard only (default)")
+    parser.add_argument("--layout", choices=LAYOUTS, default=d.layout,
+                        help="input mounts: current = input/competitions/SLUG, input/datasets/OWNER/SLUG (default); "
+                             "legacy = input/SLUG")
     parser.add_argument("--keep", action="store_true", help="keep the staged tree")
     parser.add_argument("--work-dir", type=Path, default=None, help="stage here instead of a temporary folder (kept)")
     parser.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="dry-run cache (default dist/dryrun)")
@@ -544,7 +593,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         competition_dir=a.competition_dir, external_dirs=a.external_dirs or d.external_dirs, labels=a.labels,
         kernel=a.kernel, dataset=a.dataset, manifest=a.manifest, closure=a.closure, extras=tuple(a.extras),
         config=a.config, model_dirs=tuple(a.model_dirs), rebuild=a.rebuild, timeout=a.timeout, memory_gb=a.memory_gb,
-        network=a.network, keep=a.keep, work_dir=a.work_dir, cache_dir=a.cache_dir,
+        network=a.network, layout=a.layout, keep=a.keep, work_dir=a.work_dir, cache_dir=a.cache_dir,
     )
 
 
@@ -552,6 +601,9 @@ def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
     try:
         result = dry_run(opts)
+    except UsageError as exc:
+        print(f"submit: error: {exc}", file=sys.stderr)
+        return 2
     except (DryRunError, bd.BuildError, kk.KaggleMetadataError) as exc:
         print(f"\nsubmit: DRY-RUN FAILED: {exc}", file=sys.stderr)
         return 1

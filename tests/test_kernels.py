@@ -120,7 +120,9 @@ def test_kernel_command_writes_a_folder_for_the_users_own_owner_and_slug(tmp_pat
     "argv, message",
     [(["--slug", "abc"], "at least five characters"),
      (["--title", "Something Else"], "resolves to slug"),
-     (["--dataset", "no-owner"], "expected 'owner/slug'")],
+     (["--dataset", "no-owner"], "expected 'owner/slug'"),
+     (["--set", "features.min_df=two"], "--set: command line.features: field 'min_df': expected int"),
+     (["--set", "guard.no_such_field=1"], "unknown field 'guard.no_such_field'")],
 )
 def test_kernel_command_rejects_what_kaggle_would_reject(tmp_path, capsys, argv, message):
     parser = argparse.ArgumentParser()
@@ -165,6 +167,7 @@ def test_kernel_reports_a_missing_input_with_the_fix(tmp_path):
     proc = subprocess.run([sys.executable, str(SCRIPT_DIR / kk.KERNEL_CODE_FILE)], env=env, capture_output=True, text=True)
     assert proc.returncode == 1
     assert f"/{kk.KIT_DATASET_SLUG}' not found under {tmp_path / 'input'}" in proc.stderr
+    assert f"{tmp_path / 'input' / 'datasets' / kk.OWNER_PLACEHOLDER / kk.KIT_DATASET_SLUG}" in proc.stderr
     assert "dataset_sources" in proc.stderr
 
 
@@ -190,12 +193,14 @@ def test_unpinned_manifest_line_is_rejected_with_its_line_number(tmp_path):
 
 
 def test_kernel_finds_wheels_in_a_folder_that_arrived_zipped(tmp_path):
-    """`kaggle datasets create -r zip` uploads wheels/ as wheels.zip; the kernel copes if Kaggle did not unpack it."""
+    """`kaggle datasets create -r zip` uploads wheels/ as wheels.zip; the kernel copes if Kaggle did not unpack it,
+    into a fresh private folder (not a fixed /tmp path someone else could have prepared)."""
     import hashlib
     import zipfile
 
     kit = tmp_path / "input" / "daigt-kit"
     kit.mkdir(parents=True)
+    (tmp_path / "tmp").mkdir()
     wheel_bytes = b"pretend wheel"
     with zipfile.ZipFile(kit / "wheels.zip", "w") as bundle:
         bundle.writestr("tiny-1.0-py3-none-any.whl", wheel_bytes)
@@ -206,11 +211,118 @@ def test_kernel_finds_wheels_in_a_folder_that_arrived_zipped(tmp_path):
     env = {**os.environ, kk.ROOT_ENV: str(tmp_path), "TMPDIR": str(tmp_path / "tmp")}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    folders = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert folders == [str(tmp_path / "tmp" / "daigt-kit-unpacked" / "wheels")]
+    [folder] = map(Path, json.loads(proc.stdout.strip().splitlines()[-1]))
+    assert folder.name == "wheels" and folder.parent.parent == tmp_path / "tmp"
+    assert folder.parent.name.startswith("daigt-kit-unpacked-") and folder.parent.stat().st_mode & 0o777 == 0o700
     proc = subprocess.run([sys.executable, "-c", code.replace(repr(hashlib.sha256(wheel_bytes).hexdigest()), repr("0" * 64))],
                           env=env, capture_output=True, text=True)
     assert proc.returncode == 1 and "does not match its sha256" in proc.stderr
+
+
+def load_kernel(path: Path, root: Path, name: str = "daigt_submit_kernel"):
+    import importlib.util
+
+    os.environ[kk.ROOT_ENV] = str(root)
+    try:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        del os.environ[kk.ROOT_ENV]
+    return module
+
+
+@pytest.fixture
+def kernel(tmp_path, monkeypatch):
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "TOKENIZERS_PARALLELISM"):
+        monkeypatch.setenv(key, os.environ.get(key, "1"))  # the kernel sets them; restore after the test
+    return load_kernel(SCRIPT_DIR / kk.KERNEL_CODE_FILE, tmp_path)
+
+
+def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_kernel_takes_the_owners_dataset_when_two_share_a_slug_and_names_both_when_it_cannot_tell(kernel, tmp_path):
+    for owner in ("alice", "bob"):
+        write_csv(tmp_path / "input" / "datasets" / owner / "essays" / "train.csv", "text,label\nhi,0\n")
+    assert kernel.find_source("bob/essays", "*.csv") == tmp_path / "input" / "datasets" / "bob" / "essays"
+    with pytest.raises(SystemExit) as error:
+        kernel.find_source("carol/essays", "*.csv")
+    message = str(error.value)
+    assert "ambiguous" in message and "datasets/alice/essays" in message and "datasets/bob/essays" in message
+    with pytest.raises(SystemExit, match=r"'carol/other' not found under .*dataset_sources"):
+        kernel.find_source("carol/other", "*.csv")
+
+
+def test_kernel_reads_training_csvs_as_daigt_run_does(kernel, tmp_path):
+    """A byte-order mark is fine (daigt run accepts it); a cp1252 file stops the kernel naming the file and the fix."""
+    data = tmp_path / "input" / "datasets" / "me" / "essays"
+    bom = write_csv(data / "a_bom.csv", "text,label\ncaf\u00e9,0\n", "utf-8-sig")
+    write_csv(data / "b_notes.csv", "a,b\n1,2\n")
+    assert kernel.training_files(["me/essays"]) == [bom]
+    bad = write_csv(data / "c_cp1252.csv", "text,label\n" + "x" * 3000 + ",0\n\u201cquoted\u201d,1\n", "cp1252")
+    with pytest.raises(SystemExit) as error:
+        kernel.training_files(["me/essays"])
+    message = str(error.value)
+    assert str(bad) in message and "byte b'\\x93'" in message and "line 3" in message
+    assert "cp1252" in message and "iconv -f cp1252 -t utf-8" in message
+
+
+def test_kernel_checks_the_config_with_the_kits_loader(kernel):
+    config = kernel.resolved_config(SCRIPT_DIR / "config.toml", ["guard.min_test_rows=4"])
+    assert config["guard"]["min_test_rows"] == 4 and config["transformer"]["allow_cpu"] is False
+    with pytest.raises(SystemExit, match=r"bad config .*'features.min_df=two'.*expected int"):
+        kernel.resolved_config(SCRIPT_DIR / "config.toml", ["features.min_df=two"])
+
+
+def test_kernel_rehearses_only_on_the_placeholder_and_never_in_the_scoring_rerun(kernel, monkeypatch, capsys):
+    config = {"guard": {"min_test_rows": 6}}
+    monkeypatch.delenv(kernel.RERUN_ENV, raising=False)
+    assert kernel.rehearsal_wanted(3, config) is True
+    assert kernel.rehearsal_wanted(9000, config) is False
+    monkeypatch.setenv(kernel.RERUN_ENV, "True")
+    assert kernel.rehearsal_wanted(3, config) is False
+    assert "KAGGLE_IS_COMPETITION_RERUN is set: no rehearsal" in capsys.readouterr().out
+
+
+def test_kernel_uses_a_transformer_only_with_a_gpu_or_when_the_config_allows_the_cpu(kernel, tmp_path, capsys, monkeypatch):
+    run = tmp_path / "input" / "notebooks" / "me" / "my-deberta" / "transformer"
+    for fold in ("fold_0", "fold_1"):
+        (run / fold).mkdir(parents=True)
+        (run / fold / "daigt_transformer.json").write_text("{}")
+    lock_path = tmp_path / "kit" / kk.LOCK_FILE
+    config = {"transformer": {"model_dir": "", "allow_cpu": False}}
+    gpus, how = kernel.gpu_count()  # the real probe: this machine's torch is a CPU build
+    assert gpus == 0 and how == "torch.cuda"
+    monkeypatch.setattr(kernel, "gpu_count", lambda: (gpus, how))  # the probe's answer, without importing torch again
+    assert kernel.transformer_settings(config, lock_path, {}) == []
+    assert f"transformer {run}: NOT used: no GPU (torch.cuda), and transformer.allow_cpu = false" in capsys.readouterr().out
+    allowed = {"transformer": {"model_dir": "", "allow_cpu": True}}
+    assert kernel.transformer_settings(allowed, lock_path, {}) == [f'transformer.model_dir="{run}"']
+    assert "USED: no GPU (torch.cuda), but transformer.allow_cpu = true" in capsys.readouterr().out
+    configured = {"transformer": {"model_dir": "/data/x", "allow_cpu": False}}
+    assert kernel.transformer_settings(configured, lock_path, {}) == ['transformer.model_dir=""']
+    monkeypatch.setattr(kernel, "gpu_count", lambda: (2, "torch.cuda"))  # no GPU here: the decision on its own
+    assert kernel.transformer_settings(configured, lock_path, {}) == []
+    assert "transformer /data/x: USED: 2 GPU(s) (torch.cuda)" in capsys.readouterr().out
+
+
+def test_training_kernel_carries_the_submission_kernels_helpers_unchanged():
+    import ast
+
+    def functions(path):
+        source = path.read_text()
+        return {node.name: ast.get_source_segment(source, node) for node in ast.parse(source).body
+                if isinstance(node, ast.FunctionDef)}
+
+    submit = functions(SCRIPT_DIR / kk.KERNEL_CODE_FILE)
+    train = functions(KERNELS / "daigt-train-transformer" / "daigt_train_transformer.py")
+    shared = ("find_source", "sha256", "read_lock", "unpacked_archives", "verify_wheels", "hashed_requirements",
+              "install_kit", "checked_utf8", "non_utf8_message")
+    assert {name: train.get(name) for name in shared} == {name: submit[name] for name in shared}
 
 
 def test_submission_kernel_finds_an_attached_transformer_output(tmp_path, monkeypatch):
@@ -228,3 +340,48 @@ def test_submission_kernel_finds_an_attached_transformer_output(tmp_path, monkey
         (run / fold).mkdir(parents=True)
         (run / fold / "daigt_transformer.json").write_text("{}")
     assert kernel.attached_transformer() == run
+
+
+def tiny_wheel(folder: Path, name: str, requires: str = "") -> Path:
+    """A minimal pure-Python wheel (what pip needs: METADATA, WHEEL, RECORD)."""
+    import zipfile
+
+    path = folder / f"{name}-1.0-py3-none-any.whl"
+    info = f"{name}-1.0.dist-info"
+    files = {f"{name}/__init__.py": "",
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n" + (f"Requires-Dist: {requires}\n" if requires else ""),
+             f"{info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    files[f"{info}/RECORD"] = "".join(f"{name},,\n" for name in [*files, f"{info}/RECORD"])
+    with zipfile.ZipFile(path, "w") as bundle:
+        for member, text in files.items():
+            bundle.writestr(member, text)
+    return path
+
+
+def test_kernel_installs_only_wheels_the_lock_pins_by_hash(tmp_path):
+    """A wheel in the dataset that daigt-kit.lock does not list is not installed, even as a dependency."""
+    import hashlib
+
+    wheels = tmp_path / "kit" / "wheels"
+    wheels.mkdir(parents=True)
+    entries = [{"name": name, "version": "1.0", "file": f"wheels/{path.name}",
+                "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+               for name, path in (("daigtkitdemo", tiny_wheel(wheels, "daigtkitdemo", "extrademo")),
+                                  ("extrademo", tiny_wheel(wheels, "extrademo")))]
+    env = tmp_path / "env"  # pip comes from the base interpreter (quicker than a venv with its own pip)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(env)], check=True)
+    code = ("import json, runpy, sys; ns = runpy.run_path(sys.argv[1], run_name='kernel'); "
+            "ns['install_kit'](json.loads(sys.argv[2]), [sys.argv[3]])")
+    run_env = {**os.environ, kk.ROOT_ENV: str(tmp_path), "PIP_CONFIG_FILE": os.devnull, "TMPDIR": str(tmp_path)}
+
+    def install(lock):
+        return subprocess.run([str(env / "bin" / "python"), "-c", code, str(SCRIPT_DIR / kk.KERNEL_CODE_FILE),
+                               json.dumps(lock), str(wheels)], env=run_env, capture_output=True, text=True)
+
+    proc = install({"install": ["daigtkitdemo==1.0"], "wheels": entries[:1]})
+    assert proc.returncode == 1
+    assert "extrademo would come from a wheel that daigt-kit.lock does not list" in proc.stderr
+    assert "--require-hashes" in proc.stdout
+    proc = install({"install": ["daigtkitdemo==1.0"], "wheels": entries})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Successfully installed daigtkitdemo-1.0 extrademo-1.0" in proc.stdout

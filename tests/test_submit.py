@@ -17,6 +17,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 import build_dataset as bd  # noqa: E402
+import submit  # noqa: E402
+from daigt import kaggle_kit as kk  # noqa: E402
 
 SAMPLE = REPO / "data" / "sample"
 HOST = "%d.%d" % sys.version_info[:2]
@@ -41,7 +43,8 @@ def stub_kernel(tmp_path: Path, body: str) -> Path:
     path.write_text(textwrap.dedent("""\
         import csv, os, pathlib
         root = pathlib.Path(os.environ["DAIGT_KAGGLE_ROOT"])
-        with open(root / "input/llm-detect-ai-generated-text/sample_submission.csv", newline="") as f:
+        competition = next(root.glob("input/**/llm-detect-ai-generated-text"))
+        with open(competition / "sample_submission.csv", newline="") as f:
             rows = list(csv.reader(f))
         """) + textwrap.dedent(body) + textwrap.dedent("""\
         with open(root / "working/submission.csv", "w", newline="") as f:
@@ -61,6 +64,9 @@ def test_full_dry_run_on_the_embedded_sample(bare_python):
     auc = float(out.split("AUC ")[1].split()[0])
     assert 0.5 < auc <= 1.0
     assert "network cut: new network namespace" in out or "network NOT cut at the OS level" in out
+    assert ("(current layout): input/competitions/llm-detect-ai-generated-text, input/datasets/thedrcat/"
+            "daigt-v2-train-dataset, input/datasets/your-kaggle-username/daigt-kit, working/") in out
+    assert "--require-hashes" in out and "326 test essays: the scoring run" in out and "[daigt-rehearsal]" not in out
     assert "[daigt-kernel] install kit offline" in out and "--no-index" in out
     assert "peak RSS" in out and "of Kaggle's ~30 GB" in out
 
@@ -138,8 +144,77 @@ def test_wheel_missing_from_dataset_and_lock_fails_the_offline_install_naming_it
 
 def test_kernel_that_writes_into_the_read_only_input_fails_the_dry_run(tmp_path):
     kernel = stub_kernel(tmp_path, """\
-        (root / "input/llm-detect-ai-generated-text/cache.bin").write_bytes(b"x")
+        (competition / "cache.bin").write_bytes(b"x")
         """)
     proc = run_submit(sys.executable, "--kernel", kernel)
     assert proc.returncode == 1
-    assert "the kernel changed /kaggle/input (llm-detect-ai-generated-text" in proc.stderr
+    assert "the kernel changed /kaggle/input (competitions/llm-detect-ai-generated-text" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["--competition-dir", "/nonexistent"], "--competition-dir /nonexistent: not a directory"),
+     (["--competition-dir", str(SAMPLE)], "no test_essays.csv; point it at the competition's files"),
+     (["--external-dir", "/nonexistent"], "--external-dir /nonexistent: not a directory"),
+     (["--kernel", "/nonexistent.py"], "--kernel /nonexistent.py: no such file; generate one with `daigt kernel"),
+     (["--dataset", str(SAMPLE)], f"--dataset {SAMPLE}: no daigt-kit.lock there"),
+     (["--labels", "/nonexistent.csv"], "--labels /nonexistent.csv: no such file")],
+)
+def test_a_bad_path_option_fails_at_once_naming_the_option(argv, message):
+    proc = run_submit(sys.executable, *argv, timeout=60)
+    assert proc.returncode == 2
+    assert message in proc.stderr
+    assert "[build_dataset]" not in proc.stdout and "--keep" not in proc.stdout + proc.stderr  # nothing built or staged
+
+
+@pytest.mark.parametrize("layout", submit.LAYOUTS)
+def test_the_kernel_resolves_its_inputs_in_a_staged_tree_of_either_layout(tmp_path, layout, monkeypatch):
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    (kit / kk.LOCK_FILE).write_text("{}")
+    opts = submit.Options(layout=layout, external_dirs=[SAMPLE / "daigt-external", SAMPLE / "daigt-external"])
+    root = tmp_path / "kaggle"
+    paths = submit.stage_tree(opts, kit, root)
+    expected = {"current": ["input/competitions/llm-detect-ai-generated-text",
+                            "input/datasets/thedrcat/daigt-v2-train-dataset", "input/datasets/your-kaggle-username/daigt-external",
+                            "input/datasets/your-kaggle-username/daigt-kit"],
+                "legacy": ["input/daigt-external", "input/daigt-kit", "input/daigt-v2-train-dataset",
+                           "input/llm-detect-ai-generated-text"]}[layout]
+    assert submit.staged_inputs(root) == expected
+    monkeypatch.setenv(kk.ROOT_ENV, str(root))
+    import runpy
+
+    kernel = runpy.run_path(str(submit.DEFAULT_KERNEL), run_name="kernel")
+    for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.setenv(key, "1")  # the kernel set them in this process; monkeypatch restores them
+    assert kernel["find_source"](kk.COMPETITION, "test_essays.csv", kind="competitions") == paths["competition"]
+    assert kernel["find_source"](f"{kk.OWNER_PLACEHOLDER}/{kk.KIT_DATASET_SLUG}", kk.LOCK_FILE) == paths["kit"]
+    train_dir = {"current": "input/datasets/thedrcat/daigt-v2-train-dataset", "legacy": "input/daigt-v2-train-dataset"}
+    assert kernel["training_files"]([kk.TRAIN_DATASET]) == [root / train_dir[layout] / "train.csv"]
+
+
+def test_commit_run_placeholder_rehearses_the_scoring_run_in_the_legacy_layout(tmp_path):
+    """Kaggle's commit run (3 test rows): the kernel validates everything and runs the full pipeline on training
+    essays standing in as test, then still writes the 0.5 placeholder."""
+    import pandas as pd
+
+    competition = tmp_path / kk.COMPETITION
+    shutil.copytree(SAMPLE / kk.COMPETITION, competition)
+    test = pd.read_csv(SAMPLE / kk.COMPETITION / "test_essays.csv", dtype=str).head(3)
+    test.to_csv(competition / "test_essays.csv", index=False)
+    test[["id"]].assign(generated=0.5).to_csv(competition / "sample_submission.csv", index=False)
+    kernel_dir = tmp_path / "kernel"
+    written = subprocess.run([sys.executable, "-m", "daigt", "kernel", "--owner", kk.OWNER_PLACEHOLDER, "--out",
+                              str(kernel_dir), "--set", "guard.rehearsal_rows=40", "--set", "data.max_train_rows=300"],
+                             capture_output=True, text=True)
+    assert written.returncode == 0, written.stderr
+    proc = run_submit(sys.executable, "--competition-dir", competition, "--layout", "legacy",
+                      "--kernel", kernel_dir / kk.KERNEL_CODE_FILE)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    assert "(legacy layout): input/daigt-kit, input/daigt-v2-train-dataset, input/llm-detect-ai-generated-text" in out
+    assert "3 test essays (< guard.min_test_rows = 6): the commit run's placeholder" in out
+    assert "[daigt-rehearsal] training data valid: 300 essays" in out
+    assert "full pipeline on 40 training essays standing in as test" in out
+    assert "[daigt-rehearsal] extrapolated to 9,000 test essays" in out and "of the 9-hour limit" in out
+    assert "OK: valid submission (3 rows" in out and "placeholder guard" in out

@@ -80,8 +80,10 @@ def test_kernel_finds_inputs_and_builds_a_command_the_daigt_parser_accepts(kerne
     assert command[command.index("-m", command.index("launch")) + 1] == "daigt"
 
 
-def test_kernel_restores_a_previous_sessions_output_for_resume(kernel, tmp_path, monkeypatch):
-    previous = tmp_path / "kaggle" / "input" / "daigt-train-transformer" / "transformer"
+@pytest.mark.parametrize("mount", ["daigt-train-transformer", "notebooks/you/daigt-train-transformer"],
+                         ids=["legacy", "current"])
+def test_kernel_restores_a_previous_sessions_output_for_resume(kernel, tmp_path, monkeypatch, mount):
+    previous = tmp_path / "kaggle" / "input" / mount / "transformer"
     (previous / "fold_0").mkdir(parents=True)
     (previous / "train_config.json").write_text("{}")
     (previous / "fold_0" / "daigt_transformer.json").write_text("{}")
@@ -89,3 +91,10 @@ def test_kernel_restores_a_previous_sessions_output_for_resume(kernel, tmp_path,
     monkeypatch.setattr(kernel, "RESUME_KERNEL", "you/daigt-train-transformer")
     assert kernel.restore_previous_output() is True
     assert (kernel.OUT_DIR / "fold_0" / "daigt_transformer.json").is_file() and (kernel.OUT_DIR / "train_config.json").is_file()
+
+
+def test_kernel_finds_training_files_in_the_current_layout_and_accepts_a_byte_order_mark(kernel, tmp_path):
+    data = tmp_path / "kaggle" / "input" / "datasets" / "thedrcat" / "daigt-v2-train-dataset"
+    data.mkdir(parents=True)
+    (data / "train.csv").write_bytes("text,label,prompt_name\nhi,0,p\n".encode("utf-8-sig"))
+    assert kernel.training_files(["thedrcat/daigt-v2-train-dataset"]) == [data / "train.csv"]

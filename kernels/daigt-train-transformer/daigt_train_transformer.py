@@ -1,6 +1,6 @@
 """DAIGT Kit: fine-tune a DeBERTa-v3 detector on Kaggle GPUs (internet off), prompt-grouped k-fold.
 
-Installs the kit from the attached kit dataset with `pip --no-index`, finds the attached training CSVs and the
+Installs the kit from the attached kit dataset with `pip --no-index --require-hashes`, finds the attached training CSVs and the
 DeBERTa-v3 checkpoint directory, and runs `daigt train-transformer` for the folds in TRAIN_ARGS, on every
 GPU of the session (`accelerate launch` with one process per GPU on a T4 x2 session). Checkpoints
 (fold_<k>/), out-of-fold predictions (oof.csv) and fold scores (scores.json) go to /kaggle/working/transformer:
@@ -33,12 +33,17 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+import codecs
 import csv
+import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 ROOT = Path(os.environ.get("DAIGT_KAGGLE_ROOT", "/kaggle"))
@@ -52,40 +57,160 @@ def say(message):
     print(f"[daigt-train-transformer] {message}", flush=True)
 
 
-def find_source(ref, marker):
-    """The folder of an attached input: /kaggle/input/<slug>, or deeper on newer mounts."""
-    slug = ref.split("/")[-1]
-    candidates = [INPUT / slug] + [p for depth in range(1, 5) for p in sorted(INPUT.glob("/".join(["*"] * depth)))
-                                   if p.name == slug]
-    for path in candidates:
+# %% Helpers copied from the submission kernel (kernels/daigt-submit; a test keeps them identical)
+def find_source(ref, marker, kind="datasets"):
+    """The folder of the attached input `ref` ("owner/slug"; a competition is its "slug") holding `marker`.
+
+    Current kernels mount inputs at /kaggle/input/competitions/<slug>, /kaggle/input/datasets/<owner>/<slug> and
+    /kaggle/input/notebooks/<owner>/<slug>; older ones at /kaggle/input/<slug>. The exact mount wins; else a folder
+    named <slug> up to four levels down, of the same owner where the layout tells it. Two candidates are an error:
+    with two attached datasets of one slug, taking the first in sort order could train on the wrong data."""
+    owner, _, slug = ref.rpartition("/")
+    for path in (INPUT / kind / owner / slug if owner else INPUT / kind / slug, INPUT / slug):
         if path.is_dir() and any(path.rglob(marker)):
             return path
-    raise SystemExit(f"input {ref!r} not found under {INPUT} (a folder {slug!r} containing {marker}); attach it "
-                     "to the kernel (dataset_sources / kernel_sources in kernel-metadata.json, or 'Add Input')")
+    found = [path for depth in range(1, 5) for path in sorted(INPUT.glob("/".join(["*"] * depth)))
+             if path.name == slug and path.is_dir() and any(path.rglob(marker))]
+    found = [path for path in found if not any(other in path.parents for other in found)]
+    owned = [path for path in found if owner and path.parent.name == owner]
+    found = owned or found
+    if len(found) > 1:
+        raise SystemExit(f"input {ref!r} is ambiguous: {len(found)} attached folders named {slug!r} hold {marker}: "
+                         + ", ".join(map(str, found)) + "; detach all but one (kernel-metadata.json or 'Add Input'), "
+                         "or name the one you mean as owner/slug")
+    if found:
+        if owner and found[0].parent.name != owner and found[0].parent != INPUT:
+            say(f"NOTE: {ref!r} is not attached; using {found[0]}, the only attached folder named {slug!r}")
+        return found[0]
+    hint = "competition_sources" if kind == "competitions" else f"{kind[:-1]}_sources"
+    raise SystemExit(f"input {ref!r} not found under {INPUT} (looked for {INPUT / kind / ref}, {INPUT / slug} and any "
+                     f"folder {slug!r} containing {marker}): attach it to the kernel ({hint} in kernel-metadata.json, "
+                     "or 'Add Input' on Kaggle)")
 
 
-def install_kit():
-    """pip install the kit offline from the kit dataset's wheels; torch/transformers/accelerate come with the image."""
-    kit_dir = find_source(KIT_DATASET, LOCK_FILE)
-    lock = json.loads(sorted(kit_dir.rglob(LOCK_FILE))[0].read_text(encoding="utf-8"))
-    wheel_dirs = sorted({p.parent for p in kit_dir.rglob("*.whl")})
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_lock(kit_dir):
+    locks = sorted(kit_dir.rglob(LOCK_FILE))
+    if not locks:
+        raise SystemExit(f"{kit_dir}: no {LOCK_FILE}; is {KIT_DATASET!r} a dataset built by build_dataset.py?")
+    lock = json.loads(locks[0].read_text(encoding="utf-8"))
+    built_for = lock["target"]["python"]
+    if built_for != "%d.%d" % sys.version_info[:2]:
+        say(f"WARNING: the kit dataset was built for Python {built_for} but this image runs "
+            f"{sys.version.split()[0]}; if the install fails, rebuild it with `python build_dataset.py --python "
+            + "%d.%d`" % sys.version_info[:2])
+    return locks[0], lock
+
+
+def unpacked_archives(kit_dir):
+    """`kaggle datasets create -r zip` uploads folders as zip files and Kaggle unpacks them; should an archive
+    arrive packed, unpack it into a fresh private folder (a fixed /tmp path could be prepared by someone else)."""
+    target = Path(tempfile.mkdtemp(prefix="daigt-kit-unpacked-"))
+    for archive in sorted(kit_dir.rglob("*.zip")):
+        say(f"unpacking {archive} into {target}")
+        with zipfile.ZipFile(archive) as bundle:
+            bundle.extractall(target / archive.stem)
+    return target
+
+
+def verify_wheels(kit_dir, lock):
+    """Every wheel in the lock must be in the dataset, unchanged; returns the folders to install from."""
+    present = {path.name: path for path in kit_dir.rglob("*.whl")}
+    if any(entry["file"].split("/")[-1] not in present for entry in lock["wheels"]):
+        present.update({path.name: path for path in unpacked_archives(kit_dir).rglob("*.whl")})
+    for entry in lock["wheels"]:
+        name = entry["file"].split("/")[-1]
+        if name not in present:
+            raise SystemExit(f"wheel {name} ({entry['name']} {entry['version']}) listed in {LOCK_FILE} is missing from "
+                             f"the dataset {KIT_DATASET!r}: rebuild it with `python build_dataset.py` and upload a new "
+                             f"version (`kaggle datasets version -p DIR -r zip -m MSG`)")
+        if sha256(present[name]) != entry["sha256"]:
+            raise SystemExit(f"wheel {name} in the dataset does not match its sha256 in {LOCK_FILE}: the upload is "
+                             f"corrupt or stale; rebuild the dataset and upload a new version")
+    return sorted({path.parent for path in present.values()})
+
+
+def hashed_requirements(lock, folder):
+    """A requirements file pinning every wheel of the lock to its sha256. With `--require-hashes` pip installs
+    these and nothing else: a wheel in the dataset that the lock does not list is never picked up."""
+    wanted = {re.sub(r"[-_.]+", "-", req.split("[")[0].split("=")[0]).lower(): req for req in lock["install"]}
+    pins = {}
+    for entry in lock["wheels"]:  # one line per project; several wheels of it (platforms) = several hashes
+        name = re.sub(r"[-_.]+", "-", entry["name"]).lower()
+        pins.setdefault(name, [wanted.pop(name, entry["name"] + "==" + entry["version"])])
+        pins[name].append("--hash=sha256:" + entry["sha256"])
+    lines = [" ".join(pin) for pin in pins.values()] + list(wanted.values())  # no wheel: pip refuses it (no hash)
+    path = Path(folder) / "daigt-kit-requirements.txt"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def install_kit(lock, wheel_dirs):
     links = [arg for folder in wheel_dirs for arg in ("--find-links", str(folder))]
-    command = [sys.executable, "-m", "pip", "install", "--no-index", "--disable-pip-version-check", "--no-input",
-               "--progress-bar", "off", *links, *lock.get("install", ["daigt-kit"])]
-    say("$ " + " ".join(command))
+    requirements = hashed_requirements(lock, tempfile.mkdtemp(prefix="daigt-kit-install-"))
+    command = [sys.executable, "-m", "pip", "install", "--no-index", "--require-hashes", "--disable-pip-version-check",
+               "--no-input", "--progress-bar", "off", *links, "-r", str(requirements)]
+    say("$ " + " ".join(command) + f"   # {len(lock['wheels'])} wheel(s), each pinned to its sha256")
     proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     print(proc.stdout[-4000:], flush=True)
     if proc.returncode != 0:
-        raise SystemExit(f"offline install failed (pip exit {proc.returncode}); see pip's output above")
+        unlisted = sorted(set(re.findall(r"^    ([A-Za-z0-9_.-]+) from file:", proc.stdout, flags=re.MULTILINE)))
+        if unlisted:
+            raise SystemExit(f"offline install failed: {', '.join(unlisted)} would come from a wheel that {LOCK_FILE} does "
+                             f"not list (no sha256 to check it against); rebuild the dataset with build_dataset.py, "
+                             f"which locks every wheel it ships")
+        missing = sorted(set(re.findall(r"satisfies the requirement ([^\s]+)", proc.stdout)))
+        if missing:
+            raise SystemExit(f"offline install of {' '.join(lock['install'])} failed: no wheel for {', '.join(missing)} in the "
+                             f"dataset and the image lacks it; add it to the dataset (build_dataset.py vendors the "
+                             f"closure; remove it from the image manifest if the image does not really have it)")
+        raise SystemExit(f"offline install of {' '.join(lock['install'])} failed (pip exit {proc.returncode}); see pip's output above")
 
 
+def checked_utf8(path):
+    """`path`, once every byte of it decodes as `daigt run` reads CSVs (UTF-8, a byte-order mark allowed); a file in
+    another encoding stops the kernel with its name and the fix, not a raw UnicodeDecodeError."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                raise SystemExit(non_utf8_message(path, offset + exc.start)) from None
+            offset += len(block)
+    return path
+
+
+def non_utf8_message(path, offset):
+    raw = Path(path).read_bytes()
+    source = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "cp1252"
+    try:
+        raw.decode(source)
+        guess = f" It decodes as {source}, so it was probably saved in that encoding."
+    except UnicodeDecodeError:
+        guess = ""
+    line = raw.count(b"\n", 0, offset) + 1
+    return (f"{path}: byte {raw[offset:offset + 1]!r} at byte offset {offset} (line {line}) "
+            f"is not valid UTF-8.{guess} Fix: re-save the file as UTF-8 (e.g. `iconv -f {source} -t utf-8 in.csv > "
+            f"out.csv`) and upload a new version of the dataset")
+
+
+# %% Training
 def training_files(refs):
     files = []
     for ref in refs:
         folder = find_source(ref, "*.csv")
         for path in sorted(folder.rglob("*.csv")):
-            with open(path, newline="", encoding="utf-8") as handle:
-                header = next(csv.reader(handle), [])
+            with open(checked_utf8(path), newline="", encoding="utf-8-sig") as handle:
+                header = [column.strip() for column in next(csv.reader(handle), [])]
             if {"text", "label", "prompt_name"} <= set(header):
                 files.append(path)
     if not files:
@@ -109,7 +234,7 @@ def restore_previous_output():
     """Copy the previous session's output back, so `--resume` continues it."""
     if not RESUME_KERNEL:
         return False
-    previous = find_source(RESUME_KERNEL, "train_config.json")
+    previous = find_source(RESUME_KERNEL, "train_config.json", kind="notebooks")
     source = next(p.parent for p in sorted(previous.rglob("train_config.json")))
     if OUT_DIR.exists():
         shutil.rmtree(OUT_DIR)
@@ -136,7 +261,9 @@ def train_command(model_dir, train, resume):
 
 def main():
     start = time.perf_counter()
-    install_kit()
+    kit_dir = find_source(KIT_DATASET, LOCK_FILE)
+    _, lock = read_lock(kit_dir)
+    install_kit(lock, verify_wheels(kit_dir, lock))
     train = training_files(TRAIN_DATASETS)
     model_dir = find_model_dir(MODEL_DATASET)
     resume = restore_previous_output()

@@ -253,6 +253,9 @@ class TransformerConfig:
     """Essays per inference batch."""
     max_length: int = 512
     """Tokens per essay; longer essays are truncated."""
+    allow_cpu: bool = False
+    """Let the Kaggle submission kernel use an attached transformer without a GPU (a 5-fold DeBERTa on 9,000
+    essays on 4 CPU cores can exceed the 9-hour limit, so by default it is used only when a GPU is present)."""
 
 
 @dataclass(frozen=True)
@@ -262,6 +265,11 @@ class GuardConfig:
     min_test_rows: int = 6
     """With fewer test rows than this, no model is trained: the submission gets 0.5 for every essay, written
     in well under a second. Kaggle's placeholder has 3 rows, the hidden test about 9,000."""
+    rehearsal_rows: int = 1000
+    """On the placeholder run the Kaggle kernel rehearses: the full pipeline on this many training essays
+    standing in as test (and on half as many, to extrapolate to 9,000); 0 = validate the inputs only."""
+    rehearsal_max_seconds: float = 1800.0
+    """Wall-clock cap of the rehearsal's pipeline runs; a run past it is stopped and reported, not failed."""
 
 
 @dataclass(frozen=True)

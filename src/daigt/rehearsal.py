@@ -1,0 +1,202 @@
+"""The commit run's rehearsal: make Kaggle's placeholder run prove that the hidden scoring run will work.
+
+When a kernel is saved, Kaggle runs it on a 3-row placeholder test set, where the guard writes 0.5 without
+training; the hidden test (~9,000 essays) is scored later, in a run whose log nobody sees. A bad training
+file or config would fail only there. The submission kernel therefore runs ``python -m daigt.rehearsal`` on
+the placeholder run: it reads and validates the config and every training file, then runs the real
+``daigt run`` (same files, same config) on training essays standing in as test, at two sizes, and
+extrapolates its wall time and peak memory linearly in the test size to 9,000 essays against Kaggle's limits.
+
+Exit status: 0 when the inputs are valid and the pipeline ran (an extrapolation over a limit, or a run past
+``guard.rehearsal_max_seconds``, is a warning: it is an estimate); 2 when the config or a data file is bad
+or the pipeline fails on the stand-in test set, so the commit run fails with the message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from daigt.cli import add_config_arguments, load_config
+from daigt.config import Config, ConfigError
+from daigt.data import PROMPTS_FILE, SUBMISSION_FILE, TEST_FILE, TRAIN_FILE, DataError, check_trainable, \
+    read_competition_dir, sample_rows
+from daigt.pipeline import training_rows
+
+HIDDEN_TEST_ROWS = 9000
+"""Size of the competition's hidden test set, the target of the extrapolation."""
+TIME_LIMIT_S = 9 * 3600
+MEMORY_LIMIT_GIB = 30.0
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One ``daigt run`` on ``n_test`` stand-in essays; ``code`` is None when it was stopped at the cap."""
+
+    n_test: int
+    seconds: float
+    peak_rss_mib: float
+    code: int | None
+    output: str
+
+
+def say(message: str) -> None:
+    print(f"[daigt-rehearsal] {message}", flush=True)
+
+
+def stand_in_competition(competition_dir: Path, test: pd.DataFrame, folder: Path) -> Path:
+    """A competition folder whose test set is ``test`` (training essays); the real train files are copied, so
+    the stand-in trains on exactly what the scoring run will."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ids = [f"rehearsal-{i:05d}" for i in range(len(test))]
+    pd.DataFrame({"id": ids, "prompt_id": "0", "text": test["text"].to_numpy()}).to_csv(folder / TEST_FILE, index=False)
+    pd.DataFrame({"id": ids, "generated": 0.5}).to_csv(folder / SUBMISSION_FILE, index=False)
+    for name in (TRAIN_FILE, PROMPTS_FILE):
+        if (competition_dir / name).is_file():
+            shutil.copyfile(competition_dir / name, folder / name)
+    return folder
+
+
+def measure(command: list[str], n_test: int, cap_s: float) -> Measurement:
+    """Run ``command``; wall time and the peak RSS of its process (``wait4``), stopped after ``cap_s``."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    chunks: list[bytes] = []
+    os.set_blocking(proc.stdout.fileno(), False)
+    while True:
+        chunk = proc.stdout.read()
+        if chunk:
+            chunks.append(chunk)
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            code: int | None = os.waitstatus_to_exitcode(status)
+            break
+        if time.perf_counter() - start > cap_s:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, status, usage = os.wait4(proc.pid, 0)
+            code = None
+            break
+        time.sleep(0.1)
+    proc.returncode = -1  # reaped above; keeps Popen's destructor from waiting again
+    os.set_blocking(proc.stdout.fileno(), True)
+    chunks.append(proc.stdout.read() or b"")
+    proc.stdout.close()
+    seconds = time.perf_counter() - start
+    return Measurement(n_test, seconds, usage.ru_maxrss / 1024, code, b"".join(chunks).decode("utf-8", "replace"))
+
+
+def extrapolate(points: list[tuple[int, float]], target: int) -> float:
+    """Value at ``target`` of the line through two ``(n, value)`` points (one point: proportional, an upper
+    bound for costs with a fixed part). A negative slope (noise) counts as flat."""
+    if len(points) == 1:
+        n, value = points[0]
+        return value * target / n
+    (n1, v1), (n2, v2) = sorted(points)
+    slope = max(0.0, (v2 - v1) / (n2 - n1))
+    return v2 + slope * (target - n2)
+
+
+def rehearsal_sizes(config: Config, n_train: int) -> list[int]:
+    """Stand-in test sizes, largest first (it pays for the cold file cache, so the slope errs high)."""
+    n = min(config.guard.rehearsal_rows, n_train // 2)
+    if n < 2 * config.guard.min_test_rows:
+        return []
+    return [n, n // 2]
+
+
+def run_command(args: argparse.Namespace, competition_dir: Path, out: Path) -> list[str]:
+    command = [sys.executable, "-m", "daigt", "run", "-q", "--competition-dir", str(competition_dir),
+               "--train", *map(str, args.train), "--out", str(out)]
+    if args.config:
+        command += ["--config", str(args.config)]
+    for item in args.overrides:
+        command += ["--set", item]
+    return command
+
+
+def rehearse(args: argparse.Namespace, work: Path) -> int:
+    config = load_config(args)
+    say(f"config valid ({args.config or 'defaults'}{f' + {len(args.overrides)} override(s)' if args.overrides else ''})")
+    competition = read_competition_dir(args.competition_dir)
+    train = check_trainable(training_rows(config, competition, args.train))
+    per_file = train["file"].value_counts(sort=False)
+    say(f"training data valid: {len(train):,} essays ({int(train['label'].sum()):,} machine) from "
+        + ", ".join(f"{name} ({count:,})" for name, count in per_file.items()))
+    sizes = rehearsal_sizes(config, len(train))
+    if not sizes:
+        say(f"no pipeline rehearsal: it needs guard.rehearsal_rows (here {config.guard.rehearsal_rows}) and half the "
+            f"training essays (here {len(train) // 2}) both at least 2 x guard.min_test_rows")
+        return 0
+    measurements: list[Measurement] = []
+    budget = config.guard.rehearsal_max_seconds
+    for n in sizes:
+        test = sample_rows(train, n, seed=config.seed)
+        folder = stand_in_competition(competition.path, test, work / f"stand-in-{n}")
+        say(f"full pipeline on {n:,} training essays standing in as test (cap {budget:.0f} s) ...")
+        m = measure(run_command(args, folder, work / f"rehearsal-{n}.csv"), n, budget)
+        if m.code is None:
+            say(f"WARNING: stopped after {m.seconds:.0f} s (guard.rehearsal_max_seconds): {n:,} essays alone take "
+                f"longer than that, so 9,000 will take longer still; measure the full size off Kaggle or lower the cost")
+            break
+        if m.code != 0:
+            print(m.output[-6000:], flush=True)
+            raise RehearsalFailed(f"`daigt run` failed (exit {m.code}) on {n:,} training essays standing in as test; "
+                                  f"the hidden scoring run would fail the same way: its message is above")
+        say(f"  {n:,} essays: {m.seconds:.1f} s, peak RSS {m.peak_rss_mib:,.0f} MiB")
+        measurements.append(m)
+        budget -= m.seconds
+        if budget <= 0:
+            break
+    if measurements:
+        report_extrapolation(measurements)
+    return 0
+
+
+def report_extrapolation(measurements: list[Measurement]) -> None:
+    seconds = extrapolate([(m.n_test, m.seconds) for m in measurements], HIDDEN_TEST_ROWS)
+    gib = extrapolate([(m.n_test, m.peak_rss_mib) for m in measurements], HIDDEN_TEST_ROWS) / 1024
+    how = "linear in the test size through both runs" if len(measurements) > 1 else "proportional to one run"
+    say(f"extrapolated to {HIDDEN_TEST_ROWS:,} test essays ({how}): wall {seconds:,.0f} s = "
+        f"{seconds / TIME_LIMIT_S:.1%} of the 9-hour limit; peak RSS {gib:.1f} GiB = {gib / MEMORY_LIMIT_GIB:.0%} of ~30 GB")
+    over = [what for what, share in (("time", seconds / TIME_LIMIT_S), ("memory", gib / MEMORY_LIMIT_GIB)) if share > 1]
+    if over:
+        say(f"WARNING: the extrapolation exceeds Kaggle's {' and '.join(over)} limit: the scoring run would likely "
+            f"fail; lower the cost (LightGBM off, features.min_df=2, a smaller transformer.max_length)")
+    else:
+        say("within Kaggle's 9-hour and ~30 GB limits")
+
+
+class RehearsalFailed(RuntimeError):
+    """The pipeline failed on the stand-in test set."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m daigt.rehearsal", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--competition-dir", type=Path, required=True)
+    parser.add_argument("--train", type=Path, nargs="*", default=[], metavar="FILE")
+    parser.add_argument("--work-dir", type=Path, default=None, help="scratch folder (default: a fresh temporary one)")
+    add_config_arguments(parser)
+    args = parser.parse_args(argv)
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="daigt-rehearsal-"))
+    try:
+        return rehearse(args, work)
+    except (ConfigError, DataError, RehearsalFailed) as exc:
+        print(f"daigt rehearsal: error: {exc}", file=sys.stderr, flush=True)
+        return 2
+    finally:
+        if args.work_dir is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
