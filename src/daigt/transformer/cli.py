@@ -103,7 +103,7 @@ def train_command(args: argparse.Namespace) -> int:
 
         frame = load_training_frame(args.train, config)
         result = train_folds(config, frame, args.out_dir, resume=args.resume)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, ImportError) as exc:
         print(f"daigt train-transformer: error: {exc}", file=sys.stderr)
         return 2
     print(format_summary(result))
