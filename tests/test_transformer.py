@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -351,6 +353,44 @@ def test_a_sentencepiece_snapshot_without_sentencepiece_names_the_missing_packag
     status = main(["train-transformer", "--train", str(tmp_path / "train.csv"), "--out-dir", str(tmp_path / "run"),
                    "--model-dir", str(spm_dir), "--n-folds", "3", "--no-progress"])
     assert status == 2 and "pip install 'daigt-kit[transformer]'" in capsys.readouterr().err
+
+
+def other_transformers_python() -> Path | None:
+    """The interpreter of the other locked environment, which `.ci/run` creates beside this one (4.x <-> 5.x)."""
+    import transformers
+
+    name = ".venv" if transformers.__version__.startswith("4.") else ".venv-transformers4"
+    python = Path(__file__).resolve().parents[1] / name / "bin" / "python"
+    return python if python.is_file() else None
+
+
+CROSS_VERSION_SCRIPT = """
+import json, sys
+import torch
+from daigt.transformer import DetectorModel, TrainConfig, predict_texts
+from daigt.transformer.modeling import load_tokenizer
+here, snapshot, theirs, texts = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+torch.manual_seed(5)
+model = DetectorModel.from_backbone(snapshot, head="sequence_classification")
+model.save_pretrained(theirs, tokenizer=load_tokenizer(snapshot), train_config=TrainConfig(model_dir=snapshot))
+print(json.dumps({"here": predict_texts(here, texts, device="cpu").tolist(),
+                  "theirs": predict_texts(theirs, texts, device="cpu").tolist()}))
+"""
+
+
+@pytest.mark.skipif(other_transformers_python() is None, reason="no second locked environment (.ci/run's 4.x stage has one)")
+def test_checkpoints_move_between_transformers_4_and_5(spm_dir, frame, tmp_path):
+    """Trained on one Kaggle image, scored on another: each major version loads the other's checkpoint, same scores."""
+    torch.manual_seed(4)
+    model = DetectorModel.from_backbone(spm_dir, head="mean")
+    model.save_pretrained(tmp_path / "here", tokenizer=load_tokenizer(spm_dir), train_config=TrainConfig(model_dir=str(spm_dir)))
+    texts = frame["text"].head(12).tolist()
+    done = subprocess.run([str(other_transformers_python()), "-c", CROSS_VERSION_SCRIPT, str(tmp_path / "here"), str(spm_dir),
+                           str(tmp_path / "theirs"), json.dumps(texts)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    there = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(there["here"], predict_texts(tmp_path / "here", texts, device="cpu"), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(predict_texts(tmp_path / "theirs", texts, device="cpu"), there["theirs"], rtol=0, atol=1e-6)
 
 
 # ---- the real all-MiniLM-L6-v2 --------------------------------------------------------------------------------
