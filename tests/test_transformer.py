@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +27,7 @@ from daigt.transformer.embeddings import EmbeddingLogisticClassifier, FrozenEnco
 from daigt.transformer.folds import assign_prompt_folds  # noqa: E402
 from daigt.transformer.inference import predict_logits, predict_texts  # noqa: E402
 from daigt.transformer.modeling import DetectorModel, load_tokenizer, mean_pool  # noqa: E402
-from daigt.transformer.tiny import build_tiny_checkpoint  # noqa: E402
+from daigt.transformer.tiny import build_tiny_checkpoint, build_tiny_spm_checkpoint  # noqa: E402
 from daigt.transformer.training import param_groups, train_folds  # noqa: E402
 
 HUMAN_WORDS = "alpha apple amber arrow anchor".split()
@@ -289,6 +292,105 @@ def test_predict_texts_averages_fold_checkpoints_and_keeps_input_order(tiny_dir,
                                both[order], atol=1e-6)
     with pytest.raises(FileNotFoundError, match="no checkpoint found"):
         predict_texts(tiny_dir, texts)  # a bare encoder is not a fine-tuned checkpoint
+
+
+# ---- DeBERTa-v3 as Kaggle ships it: spm.model, no tokenizer.json ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def spm_dir(tmp_path_factory, frame):
+    return build_tiny_spm_checkpoint(tmp_path_factory.mktemp("spm") / "deberta-v3-tiny", texts=frame["text"].tolist(),
+                                     vocab_size=200)
+
+
+def test_kaggle_deberta_v3_snapshot_fine_tunes_through_the_cli_and_reloads_exactly(spm_dir, frame, tmp_path):
+    import sentencepiece
+    from safetensors.torch import load_file
+
+    from daigt.cli import main
+    from daigt.config import Config
+
+    assert sorted(p.name for p in spm_dir.iterdir()) == ["config.json", "pytorch_model.bin", "spm.model", "tokenizer_config.json"]
+    tokenizer = load_tokenizer(spm_dir)  # converted from spm.model: the ids are SentencePiece's, framed by [CLS] [SEP]
+    pieces = sentencepiece.SentencePieceProcessor(model_file=str(spm_dir / "spm.model"))
+    for text in frame["text"].head(5).tolist() + ["An unseen word: zebra!"]:
+        assert tokenizer(text)["input_ids"] == [1, *pieces.encode(text), 2]
+    assert (tokenizer.pad_token, tokenizer.pad_token_id) == ("[PAD]", 0)
+
+    csv, out = tmp_path / "train.csv", tmp_path / "run"
+    frame.to_csv(csv, index=False)
+    status = main(["train-transformer", "--train", str(csv), "--out-dir", str(out), "--model-dir", str(spm_dir),
+                   "--n-folds", "3", "--folds", "0", "--batch-size", "64", "--lr-encoder", "1e-3", "--no-progress"])
+    assert status == 0
+    assert json.loads((out / "scores.json").read_text())["folds"]["0"]["steps"] == 1  # 64 training essays: one step
+
+    # the fine-tuned encoder moved away from the snapshot's weights (a "deberta."-prefixed pytorch_model.bin)
+    snapshot = torch.load(spm_dir / "pytorch_model.bin", weights_only=True)
+    tuned = load_file(str(out / "fold_0" / "model.safetensors"))
+    key = "embeddings.word_embeddings.weight"
+    assert tuned[key].shape == snapshot[f"deberta.{key}"].shape and not torch.equal(tuned[key], snapshot[f"deberta.{key}"])
+
+    # the submission pipeline's call, with its config defaults, scores the validation essays exactly as training did
+    oof = pd.read_csv(out / "fold_0" / "oof.csv")
+    settings = Config().transformer
+    probs = predict_texts(out, frame["text"].iloc[oof["row"]].tolist(), batch_size=settings.batch_size,
+                          max_length=settings.max_length)
+    assert np.array_equal(probs, oof["prob"].to_numpy())
+    reloaded = load_tokenizer(out / "fold_0")
+    assert reloaded("zebra students alpha")["input_ids"] == tokenizer("zebra students alpha")["input_ids"]
+    # loadable by transformers 4.x too: no 5.x-only tokenizer class, special tokens as 4.x spells them
+    saved = json.loads((out / "fold_0" / "tokenizer_config.json").read_text())
+    assert saved.get("tokenizer_class") != "TokenizersBackend" and not isinstance(saved.get("extra_special_tokens"), list)
+
+
+def test_a_sentencepiece_snapshot_without_sentencepiece_names_the_missing_package(spm_dir, frame, tmp_path, monkeypatch, capsys):
+    from daigt.cli import main
+
+    monkeypatch.setitem(sys.modules, "sentencepiece", None)  # as if not installed: the import system finds nothing
+    with pytest.raises(ImportError, match=r"deberta-v3-tiny: the tokenizer is a SentencePiece model \(spm.model\).*needs sentencepiece"):
+        load_tokenizer(spm_dir)
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    status = main(["train-transformer", "--train", str(tmp_path / "train.csv"), "--out-dir", str(tmp_path / "run"),
+                   "--model-dir", str(spm_dir), "--n-folds", "3", "--no-progress"])
+    assert status == 2 and "pip install 'daigt-kit[transformer]'" in capsys.readouterr().err
+
+
+def other_transformers_python() -> Path | None:
+    """The interpreter of the other locked environment, which `.ci/run` creates beside this one (4.x <-> 5.x)."""
+    import transformers
+
+    name = ".venv" if transformers.__version__.startswith("4.") else ".venv-transformers4"
+    python = Path(__file__).resolve().parents[1] / name / "bin" / "python"
+    return python if python.is_file() else None
+
+
+CROSS_VERSION_SCRIPT = """
+import json, sys
+import torch
+from daigt.transformer import DetectorModel, TrainConfig, predict_texts
+from daigt.transformer.modeling import load_tokenizer
+here, snapshot, theirs, texts = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+torch.manual_seed(5)
+model = DetectorModel.from_backbone(snapshot, head="sequence_classification")
+model.save_pretrained(theirs, tokenizer=load_tokenizer(snapshot), train_config=TrainConfig(model_dir=snapshot))
+print(json.dumps({"here": predict_texts(here, texts, device="cpu").tolist(),
+                  "theirs": predict_texts(theirs, texts, device="cpu").tolist()}))
+"""
+
+
+@pytest.mark.skipif(other_transformers_python() is None, reason="no second locked environment (.ci/run's 4.x stage has one)")
+def test_checkpoints_move_between_transformers_4_and_5(spm_dir, frame, tmp_path):
+    """Trained on one Kaggle image, scored on another: each major version loads the other's checkpoint, same scores."""
+    torch.manual_seed(4)
+    model = DetectorModel.from_backbone(spm_dir, head="mean")
+    model.save_pretrained(tmp_path / "here", tokenizer=load_tokenizer(spm_dir), train_config=TrainConfig(model_dir=str(spm_dir)))
+    texts = frame["text"].head(12).tolist()
+    done = subprocess.run([str(other_transformers_python()), "-c", CROSS_VERSION_SCRIPT, str(tmp_path / "here"), str(spm_dir),
+                           str(tmp_path / "theirs"), json.dumps(texts)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    there = json.loads(done.stdout.strip().splitlines()[-1])
+    np.testing.assert_allclose(there["here"], predict_texts(tmp_path / "here", texts, device="cpu"), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(predict_texts(tmp_path / "theirs", texts, device="cpu"), there["theirs"], rtol=0, atol=1e-6)
 
 
 # ---- the real all-MiniLM-L6-v2 --------------------------------------------------------------------------------

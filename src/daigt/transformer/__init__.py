@@ -27,6 +27,7 @@ _EXPORTS = {
     "FrozenEncoderEmbedder": "daigt.transformer.embeddings",
     "EmbeddingLogisticClassifier": "daigt.transformer.embeddings",
     "build_tiny_checkpoint": "daigt.transformer.tiny",
+    "build_tiny_spm_checkpoint": "daigt.transformer.tiny",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -103,10 +103,13 @@ def train_command(args: argparse.Namespace) -> int:
 
         frame = load_training_frame(args.train, config)
         result = train_folds(config, frame, args.out_dir, resume=args.resume)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, ImportError) as exc:
         print(f"daigt train-transformer: error: {exc}", file=sys.stderr)
         return 2
-    print(format_summary(result))
+    from accelerate import PartialState
+
+    if PartialState().is_main_process:  # under `accelerate launch` every process gets here: one table, not one each
+        print(format_summary(result))
     return 0 if result.finished else 3
 
 

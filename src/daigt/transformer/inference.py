@@ -16,7 +16,7 @@ from daigt.transformer.modeling import DetectorModel, load_tokenizer
 
 log = logging.getLogger(__name__)
 
-__all__ = ["find_model_dirs", "predict_texts", "predict_logits"]
+__all__ = ["find_model_dirs", "predict_texts", "predict_logits", "probabilities"]
 
 
 def predict_texts(
@@ -37,8 +37,14 @@ def predict_texts(
     total = np.zeros(len(texts), dtype=np.float64)
     for path in dirs:
         logits = predict_logits(path, texts, batch_size=batch_size, max_length=max_length, device=device, progress=progress)
-        total += 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+        total += probabilities(logits)
     return total / len(dirs)
+
+
+def probabilities(logits: np.ndarray) -> np.ndarray:
+    """P(machine) = sigmoid(logit) in float64. Training's OOF scores use the same formula, so a reloaded
+    checkpoint scored here reproduces its ``oof.csv`` exactly."""
+    return 1.0 / (1.0 + np.exp(-np.asarray(logits, dtype=np.float64)))
 
 
 def predict_logits(

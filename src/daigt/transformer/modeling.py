@@ -12,6 +12,7 @@ Everything loads with ``local_files_only=True``: nothing here may touch the netw
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -50,10 +51,56 @@ def load_tokenizer(path: str | Path):  # -> PreTrainedTokenizerBase
     from transformers import AutoTokenizer
 
     path = require_local_dir(path)
+    require_conversion_packages(path)
     tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, use_fast=True)
     if tokenizer.pad_token_id is None:
         raise ValueError(f"{path}: the tokenizer has no padding token; set one (e.g. pad_token) and save it again")
     return tokenizer
+
+
+def require_conversion_packages(path: Path) -> None:
+    """Name the missing package before transformers fails with an unrelated error.
+
+    DeBERTa-v3 snapshots on Kaggle ship a SentencePiece ``spm.model`` and no ``tokenizer.json``; the fast
+    tokenizer is converted from it, which needs ``sentencepiece`` and ``protobuf``. Without them transformers
+    4.x raises an AttributeError about ``vocab_file`` and 5.x asks for ``tiktoken``.
+    """
+    if (path / "tokenizer.json").is_file() or not any(path.glob("*.model")):
+        return
+    missing = [package for package, module in (("sentencepiece", "sentencepiece"), ("protobuf", "google.protobuf"))
+               if not _importable(module)]
+    if missing:
+        raise ImportError(
+            f"{path}: the tokenizer is a SentencePiece model ({next(path.glob('*.model')).name}) without tokenizer.json; "
+            f"converting it needs {' and '.join(missing)}. Fix: pip install 'daigt-kit[transformer]' (or {' '.join(missing)})"
+        )
+
+
+def make_tokenizer_config_portable(path: Path) -> None:
+    """Rewrite a saved ``tokenizer_config.json`` so that transformers 4.x and 5.x both load it.
+
+    A checkpoint trained on one Kaggle image is often scored on another. transformers 5 writes two values 4.x
+    cannot read: ``tokenizer_class: TokenizersBackend`` (4.x loads the same tokenizer.json as
+    PreTrainedTokenizerFast) and ``extra_special_tokens`` as a list (4.x expects a name -> token mapping; the
+    list is what 4.x calls ``additional_special_tokens``, a key 5.x still reads).
+    """
+    config_file = path / "tokenizer_config.json"
+    if not config_file.is_file():
+        return
+    values = json.loads(config_file.read_text(encoding="utf-8"))
+    if values.get("tokenizer_class") == "TokenizersBackend":
+        values["tokenizer_class"] = "PreTrainedTokenizerFast"
+        values.pop("backend", None)
+    if isinstance(values.get("extra_special_tokens"), list):
+        values.setdefault("additional_special_tokens", values.pop("extra_special_tokens"))
+    config_file.write_text(json.dumps(values, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a missing parent package ("google") raises instead of returning None
+        return False
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -189,6 +236,7 @@ class DetectorModel(nn.Module):
             save_file({k: v.detach().contiguous().cpu() for k, v in self.head.state_dict().items()}, str(path / HEAD_FILE))
         if tokenizer is not None:
             tokenizer.save_pretrained(str(path))
+            make_tokenizer_config_portable(path)
         config_dict = asdict(train_config) if is_dataclass(train_config) else train_config
         if isinstance(config_dict, dict) and isinstance(config_dict.get("folds"), tuple):
             config_dict["folds"] = list(config_dict["folds"])

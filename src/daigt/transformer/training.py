@@ -35,7 +35,7 @@ from daigt.transformer.batching import EncodedDataset, EpochSampler, PadCollator
 from daigt.transformer.checkpoints import STATE_DIR, BestCheckpoint, is_model_dir
 from daigt.transformer.config import TrainConfig
 from daigt.transformer.folds import assign_prompt_folds
-from daigt.transformer.inference import model_max_length
+from daigt.transformer.inference import model_max_length, probabilities
 from daigt.transformer.modeling import DetectorModel, load_tokenizer
 
 log = logging.getLogger(__name__)
@@ -412,7 +412,7 @@ def predict_fold(model: nn.Module, loader: DataLoader, accelerator: Any, frame_r
     logits = torch.cat(logits_parts)
     labels = torch.cat(label_parts)
     loss = float(F.binary_cross_entropy_with_logits(logits, labels))
-    by_row = dict(zip(torch.cat(rows_parts).tolist(), torch.sigmoid(logits).tolist()))
+    by_row = dict(zip(torch.cat(rows_parts).tolist(), probabilities(logits.numpy()).tolist()))
     missing = [int(r) for r in frame_rows if int(r) not in by_row]
     if missing:
         raise RuntimeError(f"validation lost {len(missing)} essays (first row {missing[0]}); gather_for_metrics mismatch")
