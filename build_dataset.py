@@ -833,7 +833,7 @@ def manifest_from_probe(probe: dict, name: str, source: str) -> str:
     return "\n".join(header + lines) + "\n"
 
 
-def write_image_manifest(freeze: Path, name: str, out_dir: Path = IMAGES_DIR, force: bool = False) -> Path:
+def write_image_manifest(freeze: Path, name: str, out_dir: Path | None = None, force: bool = False) -> Path:
     """``--image-freeze FILE --image-name NAME``: the probe's output -> ``kernels/images/NAME.txt`` (checked)."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name or ""):
         raise BuildError(f"--image-name {name!r}: give a name of lowercase letters, digits, '.', '_' or '-', e.g. kaggle-2026-12")
@@ -842,7 +842,7 @@ def write_image_manifest(freeze: Path, name: str, out_dir: Path = IMAGES_DIR, fo
     except (OSError, json.JSONDecodeError) as exc:
         raise BuildError(f"--image-freeze {freeze}: not the probe kernel's JSON output ({exc}); download it with "
                          f"`kaggle kernels output OWNER/daigt-probe -p DIR` and pass DIR/probe.json") from None
-    target = Path(out_dir) / f"{name}.txt"
+    target = Path(out_dir or IMAGES_DIR) / f"{name}.txt"
     if target.exists() and not force:
         raise BuildError(f"{target} exists; pass --force to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -40,7 +40,8 @@ NOTEBOOK_CODE_FILE = "daigt_submit.ipynb"
 KAGGLE_MEMORY_GB = 30.0
 KAGGLE_TIME_LIMIT_S = 9 * 3600
 
-# Licence names the Kaggle CLI accepts in dataset-metadata.json (kaggle-api docs/datasets_metadata.md).
+# Licence names of dataset-metadata.json (kaggle-api docs/datasets_metadata.md, "Licenses"): the CLI sends the
+# name as is and the server judges it; `kaggle datasets list --license` filters (cc, gpl, odb) are not these.
 DATASET_LICENSES = (
     "CC0-1.0", "CC-BY-SA-3.0", "CC-BY-SA-4.0", "CC-BY-NC-SA-4.0", "GPL-2.0", "ODbL-1.0", "DbCL-1.0",
     "copyright-authors", "other", "unknown", "CC-BY-4.0", "CC-BY-NC-4.0", "PDDL", "CC-BY-3.0", "CC-BY-3.0-IGO",
