@@ -83,8 +83,9 @@ def kaggle_api() -> Any:
 
 
 def publish(opts: PublishOptions, api: Any, build: Callable[[], str], dry_run: Callable[[], str],
-            sleep: Callable[[float], None] = time.sleep) -> PublishResult:
+            sleep: Callable[[float], None] | None = None) -> PublishResult:
     """Run the steps in order; ``build`` and ``dry_run`` return a one-line outcome and raise on failure."""
+    sleep = sleep or time.sleep
     unknown = set(opts.skip) - set(SKIPPABLE)
     if unknown:
         raise PublishError(f"--skip {', '.join(sorted(unknown))}: steps are {', '.join(SKIPPABLE)}")
