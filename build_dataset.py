@@ -763,7 +763,6 @@ def build_parser(prog: str | None = None, description: str = "", epilog: str = "
                              "(default: the image's; 2.17 = strict manylinux2014)")
     parser.add_argument("--closure", choices=("image", "full"), default=d.closure,
                         help="image: skip what the image manifest provides (default); full: vendor everything")
-    parser.add_argument("--manifest", type=Path, default=None, help=argparse.SUPPRESS)  # the old spelling of --image FILE
     parser.add_argument("--extra", dest="extras", action="append", default=[],
                         help="a kit extra (e.g. transformer) or an extra requirement (e.g. 'polars==1.*'), repeatable")
     parser.add_argument("--model-dir", dest="model_dirs", action="append", type=Path, default=[],
@@ -794,7 +793,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def build_options(a: argparse.Namespace) -> BuildOptions:
     return BuildOptions.for_image(
-        a.manifest or a.image, python=a.python, max_glibc=a.max_glibc,
+        a.image, python=a.python, max_glibc=a.max_glibc,
         owner=a.owner, slug=a.slug, title=a.title, license_name=a.license_name,
         platforms=tuple(a.platforms or BuildOptions.platforms), closure=a.closure, extras=tuple(a.extras),
         model_dirs=tuple(a.model_dirs), config=a.config, out=a.out, wheel_cache=a.wheel_cache,

@@ -314,8 +314,8 @@ def check_kernel_folder(folder: Path) -> dict[str, Any]:
 def read_manifest_lines(path: Path) -> list[str]:
     """Requirement lines (``name==version [; marker]``) of an image manifest, comments and blanks dropped.
 
-    The manifest is a pip constraints file, so ``pip install -c manifest`` reads it as is; markers let one
-    file describe the Python 3.10 and 3.11 images.
+    The manifest (kernels/images/NAME.txt, one per Kaggle image generation) is a pip constraints file, so
+    ``pip install -c manifest`` reads it as is; its header comments give the image's Python and glibc.
     """
     lines = []
     for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
