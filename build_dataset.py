@@ -71,7 +71,7 @@ class BuildError(RuntimeError):
 # ---- image manifests ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ImageManifest:
-    """One Kaggle image generation: its Python and glibc (manifest header) and its package pins (the lines)."""
+    """The header of one Kaggle image generation's manifest; its lines (the packages) are read by ``image_pins``."""
 
     name: str
     python: str
@@ -150,12 +150,11 @@ class BuildOptions:
     check: bool = True
 
     @classmethod
-    def for_image(cls, image: str | Path = DEFAULT_IMAGE, **overrides) -> "BuildOptions":
-        """Options targeting a Kaggle image: its manifest, Python and glibc (explicit ``overrides`` win)."""
+    def for_image(cls, image: str | Path = DEFAULT_IMAGE, python: str | None = None, max_glibc: str | None = None,
+                  **fields) -> "BuildOptions":
+        """Options targeting a Kaggle image: its manifest, and its Python and glibc unless given explicitly."""
         target = read_image(image)
-        values = {"manifest": target.path, "python": target.python, "max_glibc": target.glibc}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**values)
+        return cls(manifest=target.path, python=python or target.python, max_glibc=max_glibc or target.glibc, **fields)
 
     @property
     def platform_tags(self) -> tuple[str, ...]:
@@ -870,9 +869,9 @@ def publish_main(argv: list[str]) -> int:
         print("build_dataset publish: error: --owner YOUR_KAGGLE_USERNAME is required (or set KAGGLE_USERNAME)", file=sys.stderr)
         return 2
     publish_opts = kp.PublishOptions(
-        owner=opts.owner, dataset_dir=opts.out_dir, kernel_dir=args.kernel_dir, image=read_image(opts.manifest).name,
+        owner=opts.owner, dataset_ref=f"{opts.owner}/{opts.slug}", dataset_dir=opts.out_dir, kernel_dir=args.kernel_dir, image=read_image(opts.manifest).name,
         skip=tuple(args.skip), message=args.message, submit=args.submit, kernel_version=args.kernel_version,
-        accelerator=args.accelerator, public=args.public, poll_s=args.poll_s, dataset_timeout_s=args.dataset_timeout_s,
+        accelerator=kk.ACCELERATORS.get(args.accelerator, args.accelerator), public=args.public, poll_s=args.poll_s, dataset_timeout_s=args.dataset_timeout_s,
     )
     return kp.run_command(publish_opts, lambda: build_step(opts), lambda: dry_run_step(opts, args.kernel_dir))
 

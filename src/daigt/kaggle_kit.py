@@ -55,7 +55,8 @@ ACCELERATORS = {"none": "", "T4x2": "NvidiaTeslaT4", "P100": "NvidiaTeslaP100"}
 """``daigt kernel --accelerator`` -> the ``machine_shape`` of kernel-metadata.json, which ``kaggle kernels push``
 sends as the session's machine (the kaggle package's names: NvidiaTeslaT4 = T4 x2; NvidiaTeslaP100 is retired)."""
 DEFAULT_GPU = "T4x2"
-"""``enable_gpu`` without a ``machine_shape`` leaves the GPU to the server, historically the P100."""
+"""The GPU of ``--gpu``: T4 x2, which current torch builds run; ``enable_gpu`` alone leaves the machine to the
+server (historically the P100)."""
 ACCELERATOR_WARNINGS = {
     "P100": "the P100 (sm_60) is retired on Kaggle and current torch builds ship no kernels for it "
             "(cudaErrorNoKernelImageForDevice); use T4x2",
@@ -641,6 +642,7 @@ def kernel_command(args: argparse.Namespace) -> int:
     if not args.owner:
         print("daigt kernel: --owner is required (your Kaggle username), or set KAGGLE_USERNAME", file=sys.stderr)
         return 2
+    folder = args.out or Path("kernels") / args.slug
     try:
         spec = KernelSpec(
             owner=args.owner,
@@ -653,11 +655,6 @@ def kernel_command(args: argparse.Namespace) -> int:
             is_private=not args.public,
             overrides=tuple(args.overrides),
         )
-    except KaggleMetadataError as exc:
-        print(f"daigt kernel: {exc}", file=sys.stderr)
-        return 2
-    folder = args.out or Path("kernels") / args.slug
-    try:
         write_kernel_folder(folder, spec)
     except KaggleMetadataError as exc:
         print(f"daigt kernel: {exc}", file=sys.stderr)

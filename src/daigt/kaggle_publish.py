@@ -36,6 +36,8 @@ class PublishError(RuntimeError):
 @dataclass(frozen=True)
 class PublishOptions:
     owner: str
+    dataset_ref: str
+    """``owner/slug`` of the kit dataset the build writes (its dataset-metadata.json id)."""
     dataset_dir: Path
     kernel_dir: Path
     image: str = ""
@@ -60,7 +62,6 @@ class PublishResult:
     steps: list[tuple[str, str]] = field(default_factory=list)
     """``(step, outcome)`` in order; skipped steps say so."""
     kernel_version: int | None = None
-    submitted: bool = False
 
 
 def say(message: str) -> None:
@@ -92,11 +93,14 @@ def publish(opts: PublishOptions, api: Any, build: Callable[[], str], dry_run: C
     result = PublishResult()
     kernel_meta = kk.check_kernel_folder(opts.kernel_dir) if "kernel" not in opts.skip or opts.submit else {}
     kernel_ref = kernel_meta.get("id", "")
+    if kernel_meta and opts.dataset_ref not in kernel_meta.get("dataset_sources", []):
+        raise PublishError(f"{opts.kernel_dir}/kernel-metadata.json does not attach the dataset {opts.dataset_ref}: "
+                           f"regenerate it with daigt kernel --owner {opts.owner} --dataset {opts.dataset_ref}")
     steps: list[tuple[str, Callable[[Callable[[str], None]], str]]] = [
         ("build", lambda announce: announce(f"python build_dataset.py --image {opts.image or 'DEFAULT'} --owner {opts.owner} "
                                             f"--out {opts.dataset_dir}") or build()),
         ("dry-run", lambda announce: announce("python submit.py") or dry_run()),
-        ("dataset", lambda announce: _upload(opts, api, kernel_meta, announce)),
+        ("dataset", lambda announce: _upload(opts, api, announce)),
         ("wait", lambda announce: _wait_dataset(opts, api, sleep, announce)),
         ("kernel", lambda announce: _push(opts, api, result, announce)),
     ]
@@ -124,16 +128,11 @@ def publish(opts: PublishOptions, api: Any, build: Callable[[], str], dry_run: C
     outcome = str(getattr(response, "message", "") or "submitted")
     say(f"{len(STEPS)}/{len(STEPS)} submit: {outcome}; follow it with: kaggle competitions submissions {kk.COMPETITION}")
     result.steps.append(("submit", outcome))
-    result.submitted = True
     return result
 
 
 def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
-
-
-def _dataset_ref(opts: PublishOptions) -> str:
-    return kk.read_json(Path(opts.dataset_dir) / "dataset-metadata.json")["id"]
 
 
 def _dataset_exists(api: Any, ref: str) -> bool:
@@ -155,12 +154,10 @@ def _version_notes(opts: PublishOptions) -> str:
     return f"kit {lock['kit']['version']}"
 
 
-def _upload(opts: PublishOptions, api: Any, kernel_meta: dict, announce: Callable[[str], None]) -> str:
-    meta = kk.check_dataset_folder(opts.dataset_dir)
-    ref = meta["id"]
-    if kernel_meta and ref not in kernel_meta.get("dataset_sources", []):
-        raise PublishError(f"{opts.kernel_dir}/kernel-metadata.json does not attach the dataset {ref}: "
-                           f"regenerate it with daigt kernel --owner {opts.owner} --dataset {ref}")
+def _upload(opts: PublishOptions, api: Any, announce: Callable[[str], None]) -> str:
+    ref = kk.check_dataset_folder(opts.dataset_dir)["id"]
+    if ref != opts.dataset_ref:
+        raise PublishError(f"{opts.dataset_dir} holds the dataset {ref}, not {opts.dataset_ref}: rebuild it (drop --skip build)")
     folder = str(opts.dataset_dir)
     if _dataset_exists(api, ref):
         notes = _version_notes(opts)
@@ -177,7 +174,7 @@ def _upload(opts: PublishOptions, api: Any, kernel_meta: dict, announce: Callabl
 
 
 def _wait_dataset(opts: PublishOptions, api: Any, sleep: Callable[[float], None], announce: Callable[[str], None]) -> str:
-    ref = _dataset_ref(opts)
+    ref = opts.dataset_ref
     announce(f"kaggle datasets status {ref}   (every {opts.poll_s:.0f} s until ready)")
     waited = 0.0
     while True:
@@ -238,7 +235,8 @@ def add_publish_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--submit", default="", metavar="MESSAGE",
                         help="after the push, wait for the kernel's run and submit its output with this message")
     parser.add_argument("--kernel-version", type=int, default=None, help="kernel version to submit when --skip kernel")
-    parser.add_argument("--accelerator", default="", help="override the kernel's machine_shape for this push (e.g. NvidiaTeslaT4)")
+    parser.add_argument("--accelerator", default="",
+                        help="override the kernel's machine_shape for this push: T4x2, P100 or a Kaggle machine shape name")
     parser.add_argument("--public", action="store_true", help="create the dataset public (default private)")
     parser.add_argument("--poll", dest="poll_s", type=float, default=15.0, help="seconds between status checks (default 15)")
     parser.add_argument("--dataset-timeout", dest="dataset_timeout_s", type=float, default=1800.0,
