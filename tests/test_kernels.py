@@ -31,8 +31,8 @@ def kaggle_push(monkeypatch, tmp_path):
                                                           "versionNumber": 1})
     api = kaggle_api(monkeypatch, tmp_path, stub)
 
-    def push(folder: Path, acc: str | None = None) -> dict:
-        response = api.kernels_push(str(folder), acc=acc)
+    def push(folder: Path) -> dict:
+        response = api.kernels_push(str(folder))
         assert response.error in ("", None) and response.version_number == 1
         [request] = stub.calls("SaveKernel")
         stub.sent.clear()
