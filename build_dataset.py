@@ -857,7 +857,7 @@ def publish_main(argv: list[str]) -> int:
     from daigt import kaggle_publish as kp
 
     parser = build_parser(prog="build_dataset.py publish", description=kp.__doc__.split("\n\n")[0],
-                          epilog=kp.__doc__.split("\n\n", 1)[1])
+                          epilog=kp.__doc__.split("\n\n")[1])
     kp.add_publish_arguments(parser)
     args = parser.parse_args(argv)
     try:
