@@ -7,14 +7,17 @@ the image's Python and platform, and no sdist (nothing can be built offline). Th
 
 1. builds the kit's wheel from the working tree, version stamped with the git commit (0.1.0+g<sha>), from a
    temporary copy so no tracked file changes;
-2. resolves the kit's dependency closure with pip for the target (--python, --platform, binary only), with
-   the packages of the image manifest (kernels/kaggle-image-manifest.txt) counted as installed, so by default
-   only what the image lacks is vendored (--closure full vendors everything);
+2. resolves the kit's dependency closure with pip for the target Kaggle image (--image: one manifest per image
+   generation in kernels/images/, giving the image's Python, glibc and packages; binary wheels only), with the
+   image's packages counted as installed, so by default only what the image lacks is vendored (--closure full
+   vendors everything);
 3. fetches the wheels into the repository's wheels/ cache (re-runs resolve from the cache first, offline);
 4. writes wheels/, models/, config.toml, the lock file (every file with its sha256), dataset-metadata.json and
    a README, and installs the result offline into a fresh environment before reporting success.
 
-Needs only Python and pip: run it with any Python >= 3.10, e.g. `python build_dataset.py --python 3.10`.
+Needs only Python and pip: run it with any Python >= 3.10, e.g. `python build_dataset.py --image kaggle-2023-py310`.
+`--image-freeze probe.json --image-name NAME` turns the output of the probe kernel (kernels/daigt-probe/) into
+a manifest: the image's real packages instead of guesses.
 """
 
 from __future__ import annotations
@@ -42,7 +45,12 @@ sys.path.insert(0, str(REPO / "src"))
 from daigt import kaggle_kit as kk  # noqa: E402  (stdlib-only module of the kit)
 from daigt.io import write_text_atomic  # noqa: E402
 
-DEFAULT_MANIFEST = REPO / "kernels" / "kaggle-image-manifest.txt"
+IMAGES_DIR = REPO / "kernels" / "images"
+DEFAULT_IMAGE = "kaggle-2026-py312"
+"""Today's Kaggle image (Python 3.12 since December 2025); kaggle-2023-py310 is the competition's."""
+DEFAULT_MANIFEST = IMAGES_DIR / f"{DEFAULT_IMAGE}.txt"
+IMAGE_FIELDS = ("image", "python", "glibc")
+PACKAGING_PIN = "packaging==26.4"
 DEFAULT_CONFIG = REPO / "kernels" / "daigt-submit" / "config.toml"
 DEFAULT_WHEEL_CACHE = Path(os.environ.get("DAIGT_WHEEL_CACHE", REPO / "wheels"))
 KIT_WHEEL_CACHE = REPO / "dist" / ".kit-wheels"
@@ -60,6 +68,62 @@ class BuildError(RuntimeError):
     """The dataset could not be built; the message says what failed and how to fix it."""
 
 
+# ---- image manifests ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ImageManifest:
+    """The header of one Kaggle image generation's manifest; its lines (the packages) are read by ``image_pins``."""
+
+    name: str
+    python: str
+    glibc: str
+    path: Path
+
+
+def image_path(image: str | Path) -> Path:
+    """``--image`` value -> manifest file: a name in kernels/images/ or a path to a manifest."""
+    path = Path(image)
+    if path.suffix == ".txt" or path.is_file():
+        return path
+    path = IMAGES_DIR / f"{image}.txt"
+    if not path.is_file():
+        known = sorted(p.stem for p in IMAGES_DIR.glob("*.txt"))
+        raise BuildError(f"--image {image}: no manifest {path}; known images: {known} (or pass a manifest file, or "
+                         f"make one from the probe kernel's output with --image-freeze probe.json --image-name {image})")
+    return path
+
+
+def read_image(image: str | Path) -> ImageManifest:
+    """The header of an image manifest: ``# image: NAME``, ``# python: 3.X``, ``# glibc: 2.Y`` before the pins.
+
+    The header lives in comments so the file stays a plain pip constraints file.
+    """
+    path = image_path(image)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BuildError(f"image manifest {path}: unreadable ({exc})") from None
+    fields: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            break  # the header ends at the first pin
+        match = re.fullmatch(r"#\s*(\w+):\s*(\S+)\s*", line)
+        if match and match.group(1) in IMAGE_FIELDS:
+            fields[match.group(1)] = match.group(2)
+    missing = [key for key in IMAGE_FIELDS if key not in fields]
+    if missing:
+        raise BuildError(f"image manifest {path}: header lacks {', '.join(f'# {key}: ...' for key in missing)} "
+                         f"(before the first pin, e.g. '# python: 3.12', '# glibc: 2.35')")
+    if fields["python"] not in PYTHONS:
+        raise BuildError(f"image manifest {path}: python {fields['python']!r} is not one of {PYTHONS}")
+    if not re.fullmatch(r"2\.\d+", fields["glibc"]):
+        raise BuildError(f"image manifest {path}: glibc {fields['glibc']!r} is not 2.N")
+    return ImageManifest(fields["image"], fields["python"], fields["glibc"], path)
+
+
+_DEFAULT_IMAGE = read_image(DEFAULT_MANIFEST)
+
+
 @dataclass(frozen=True)
 class BuildOptions:
     """Everything that decides the dataset's content (the lock records it; changing any of it = stale)."""
@@ -68,12 +132,13 @@ class BuildOptions:
     slug: str = kk.KIT_DATASET_SLUG
     title: str = "DAIGT Kit offline wheels"
     license_name: str = "other"
-    python: str = "3.11"
+    python: str = _DEFAULT_IMAGE.python
     platforms: tuple[str, ...] = ("manylinux2014_x86_64",)
-    max_glibc: str = "2.35"
+    max_glibc: str = _DEFAULT_IMAGE.glibc
     """Newest glibc of the target; manylinux platforms are widened to the manylinux_2_X tags up to it."""
     closure: str = "image"
     manifest: Path = DEFAULT_MANIFEST
+    """The image manifest (kernels/images/NAME.txt); ``for_image`` also takes python and max_glibc from it."""
     extras: tuple[str, ...] = ()
     model_dirs: tuple[Path, ...] = ()
     config: Path | None = DEFAULT_CONFIG
@@ -83,6 +148,13 @@ class BuildOptions:
     refresh: bool = False
     force: bool = False
     check: bool = True
+
+    @classmethod
+    def for_image(cls, image: str | Path = DEFAULT_IMAGE, python: str | None = None, max_glibc: str | None = None,
+                  **fields) -> "BuildOptions":
+        """Options targeting a Kaggle image: its manifest, and its Python and glibc unless given explicitly."""
+        target = read_image(image)
+        return cls(manifest=target.path, python=python or target.python, max_glibc=max_glibc or target.glibc, **fields)
 
     @property
     def platform_tags(self) -> tuple[str, ...]:
@@ -143,22 +215,45 @@ def pip(*args: str) -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def pip_python() -> str:
-    """This Python if its pip is recent enough, else a private venv (dist/.tools/) with a current pip."""
+    """This Python if its pip is recent enough, else the private tools venv's (a current pip)."""
     proc = subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True, text=True)
     match = re.match(r"pip (\d+)\.(\d+)", proc.stdout)
     if match and tuple(map(int, match.groups())) >= MIN_PIP:
         return sys.executable
+    found = f"pip {match.group(1)}.{match.group(2)}" if match else "no pip"
+    return str(tools_env(f"{found} here") / "bin" / "python")
+
+
+@functools.lru_cache(maxsize=1)
+def tools_env(why: str) -> Path:
+    """A private venv (dist/.tools/) with a current pip and ``packaging``, for a Python that lacks them."""
     tools = REPO / "dist" / ".tools" / f"pip-py{sys.version_info[0]}.{sys.version_info[1]}"
-    python = tools / "bin" / "python"
-    if not (tools / ".complete").exists():
-        found = f"pip {match.group(1)}.{match.group(2)}" if match else "no pip"
-        log(f"{found} here; installing pip>={MIN_PIP[0]}.{MIN_PIP[1]} into {tools} for the build")
+    done = tools / ".complete-2"
+    if not done.exists():
+        log(f"{why}; installing pip>={MIN_PIP[0]}.{MIN_PIP[1]} and {PACKAGING_PIN} into {tools} for the build")
         shutil.rmtree(tools, ignore_errors=True)
         run([sys.executable, "-m", "venv", str(tools)], "creating the tools venv (python -m venv)")
-        run([str(python), "-m", "pip", "install", "--quiet", f"pip>={MIN_PIP[0]}.{MIN_PIP[1]}"],
-            "installing a current pip into the tools venv", pip_env(False))
-        (tools / ".complete").write_text("ok\n")
-    return str(python)
+        run([str(tools / "bin" / "python"), "-m", "pip", "install", "--quiet", f"pip>={MIN_PIP[0]}.{MIN_PIP[1]}", PACKAGING_PIN],
+            "installing a current pip and packaging into the tools venv", pip_env(False))
+        done.write_text("ok\n")
+    return tools
+
+
+def requirement_type():
+    """``packaging.requirements.Requirement`` (and its error), from this Python or else from the tools venv.
+
+    ``packaging`` is not in the standard library, and this script must run on a bare Python with pip; the
+    tools venv is made with this same interpreter, so its pure-Python ``packaging`` imports here.
+    """
+    try:
+        from packaging.requirements import InvalidRequirement, Requirement
+    except ImportError:
+        tools = tools_env("no 'packaging' package here")
+        site = run([str(tools / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                   "locating the tools venv's site-packages").strip()
+        sys.path.append(site)
+        from packaging.requirements import InvalidRequirement, Requirement
+    return Requirement, InvalidRequirement
 
 
 # ---- the kit's own wheel --------------------------------------------------------------------------------
@@ -288,8 +383,7 @@ def target_environment(python: str, platforms: tuple[str, ...]) -> dict[str, str
 
 def image_pins(manifest: Path, python: str, platforms: tuple[str, ...]) -> dict[str, str]:
     """``{name: version}`` the image provides on the target (manifest lines whose markers hold there)."""
-    from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
-
+    Requirement, InvalidRequirement = requirement_type()
     env = target_environment(python, platforms)
     pins: dict[str, str] = {}
     for line in kk.read_manifest_lines(manifest):
@@ -471,7 +565,7 @@ Vendored wheels ({len(lock['wheels'])}):
 |---|---|---|---|
 {rows}
 
-Closure: `{lock['target']['closure']}`. Taken from the image (kernels/kaggle-image-manifest.txt): {provided}.
+Closure: `{lock['target']['closure']}`. Taken from the image `{lock['image_manifest']['image']}` (kernels/images/{lock['image_manifest']['file']}): {provided}.
 
 Licences: the kit is MIT-licensed; every wheel keeps the licence of its project (see each wheel's METADATA).
 """
@@ -540,7 +634,7 @@ def check_offline_install(root: Path, lock: dict, opts: BuildOptions, interprete
 def build(opts: BuildOptions) -> BuildResult:
     start = time.perf_counter()
     if opts.python not in PYTHONS:
-        raise BuildError(f"--python {opts.python}: expected one of {PYTHONS} (Kaggle: 3.10 for 2023-24 images, 3.11 now)")
+        raise BuildError(f"--python {opts.python}: expected one of {PYTHONS} (Kaggle: 3.10 for 2023-24 images, 3.12 now)")
     if opts.closure not in ("image", "full"):
         raise BuildError(f"--closure {opts.closure}: expected 'image' or 'full'")
     meta = kk.dataset_metadata(
@@ -562,6 +656,7 @@ def build(opts: BuildOptions) -> BuildResult:
         if not Path(folder).is_dir():
             raise BuildError(f"--model-dir {folder}: not a directory")
     log(f"kit {version}: building its wheel")
+    image = read_image(opts.manifest)
     kit_wheel = build_kit_wheel(version)
     kit_extras, extra_reqs = split_extras(kit_wheel, opts.extras)
     provided = image_pins(opts.manifest, opts.python, opts.platforms) if opts.closure == "image" else {}
@@ -581,7 +676,8 @@ def build(opts: BuildOptions) -> BuildResult:
         "install": [kit_pin, *extra_reqs],
         "target": {"python": opts.python, "platforms": list(opts.platforms), "max_glibc": opts.max_glibc,
                    "implementation": "cp", "closure": opts.closure},
-        "image_manifest": {"file": opts.manifest.name, "sha256": sha256_file(opts.manifest), "provided": provided},
+        "image_manifest": {"image": image.name, "file": opts.manifest.name, "sha256": sha256_file(opts.manifest),
+                           "python": image.python, "glibc": image.glibc, "provided": provided},
         "wheels": [], "models": [],
         "default_model": f"models/{Path(opts.model_dirs[0]).name}" if len(opts.model_dirs) == 1 else None,
         "fingerprint": dataset_fingerprint(opts, version),
@@ -652,19 +748,24 @@ def _size(root: Path) -> int:
 
 
 # ---- command line ---------------------------------------------------------------------------------------
-def parse_args(argv: list[str] | None = None) -> BuildOptions:
+def build_parser(prog: str | None = None, description: str = "", epilog: str = "") -> argparse.ArgumentParser:
     d = BuildOptions()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="Upload: kaggle datasets create -p dist/SLUG -r zip   (new version: kaggle datasets version -p dist/SLUG -r zip -m MSG)")
-    parser.add_argument("--python", default=d.python, choices=PYTHONS, help=f"target Python of the Kaggle image (default {d.python})")
+    images = sorted(p.stem for p in IMAGES_DIR.glob("*.txt"))
+    parser = argparse.ArgumentParser(
+        prog=prog, description=description or __doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=epilog or "Upload: kaggle datasets create -p dist/SLUG -r zip   (new version: kaggle datasets version -p dist/SLUG -r zip -m MSG)\n"
+                         "Everything from build to submission: python build_dataset.py publish --help")
+    parser.add_argument("--image", default=DEFAULT_IMAGE, metavar="NAME",
+                        help=f"target Kaggle image: a manifest in kernels/images/ ({', '.join(images)}) or a manifest file; "
+                             f"gives --python, --max-glibc and the packages the image provides (default {DEFAULT_IMAGE})")
+    parser.add_argument("--python", default=None, choices=PYTHONS, help="target Python (default: the image's)")
     parser.add_argument("--platform", dest="platforms", action="append", default=None,
                         help="target platform tag, repeatable (default manylinux2014_x86_64)")
-    parser.add_argument("--max-glibc", default=d.max_glibc,
-                        help=f"newest glibc of the target: manylinux platforms also accept manylinux_2_X wheels up to it "
-                             f"(default {d.max_glibc}, Kaggle's Ubuntu 22.04 image; 2.17 = strict manylinux2014)")
+    parser.add_argument("--max-glibc", default=None,
+                        help="newest glibc of the target: manylinux platforms also accept manylinux_2_X wheels up to it "
+                             "(default: the image's; 2.17 = strict manylinux2014)")
     parser.add_argument("--closure", choices=("image", "full"), default=d.closure,
                         help="image: skip what the image manifest provides (default); full: vendor everything")
-    parser.add_argument("--manifest", type=Path, default=d.manifest, help="image manifest (default kernels/kaggle-image-manifest.txt)")
     parser.add_argument("--extra", dest="extras", action="append", default=[],
                         help="a kit extra (e.g. transformer) or an extra requirement (e.g. 'polars==1.*'), repeatable")
     parser.add_argument("--model-dir", dest="model_dirs", action="append", type=Path, default=[],
@@ -679,20 +780,140 @@ def parse_args(argv: list[str] | None = None) -> BuildOptions:
     parser.add_argument("--wheel-cache", type=Path, default=d.wheel_cache, help="wheel cache (default wheels/ of the repo)")
     parser.add_argument("--interpreter", default="", help="a Python of the --python version, for exact dependency markers")
     parser.add_argument("--refresh", action="store_true", help="resolve against the index even if the cache satisfies everything")
-    parser.add_argument("--force", action="store_true", help="rebuild even if the dataset is up to date")
+    parser.add_argument("--force", action="store_true", help="rebuild even if the dataset is up to date (or overwrite a manifest)")
     parser.add_argument("--no-check", dest="check", action="store_false", help="skip the offline install check")
-    a = parser.parse_args(argv)
-    return BuildOptions(
-        owner=a.owner, slug=a.slug, title=a.title, license_name=a.license_name, python=a.python,
-        platforms=tuple(a.platforms or d.platforms), max_glibc=a.max_glibc, closure=a.closure, manifest=a.manifest, extras=tuple(a.extras),
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    freeze = parser.add_argument_group("image manifests from the probe kernel (kernels/daigt-probe/)")
+    freeze.add_argument("--image-freeze", type=Path, default=None, metavar="FILE",
+                        help="the probe's output (probe.json): write it as the manifest kernels/images/NAME.txt and exit")
+    freeze.add_argument("--image-name", default="", metavar="NAME", help="name of the manifest --image-freeze writes")
+    return parser.parse_args(argv)
+
+
+def build_options(a: argparse.Namespace) -> BuildOptions:
+    return BuildOptions.for_image(
+        a.image, python=a.python, max_glibc=a.max_glibc,
+        owner=a.owner, slug=a.slug, title=a.title, license_name=a.license_name,
+        platforms=tuple(a.platforms or BuildOptions.platforms), closure=a.closure, extras=tuple(a.extras),
         model_dirs=tuple(a.model_dirs), config=a.config, out=a.out, wheel_cache=a.wheel_cache,
         interpreter=a.interpreter, refresh=a.refresh, force=a.force, check=a.check,
     )
 
 
-def main(argv: list[str] | None = None) -> int:
+# ---- manifests from the probe kernel --------------------------------------------------------------------
+def manifest_from_probe(probe: dict, name: str, source: str) -> str:
+    """The text of an image manifest made from the probe kernel's output: every installed package, pinned."""
+    python = ".".join(str(probe.get("python", "")).split(".")[:2])
+    glibc = str(probe.get("glibc", ""))
+    pins = []
+    for line in probe.get("pip_freeze", []):
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", line.strip())
+        # skips "pkg @ file://..." lines (pip cannot fetch those by version) and the kit itself (always vendored)
+        if match and kk.normalize_name(match.group(1)) != KIT_NAME:
+            pins.append((kk.normalize_name(match.group(1)), match.group(2)))
+    if not pins:
+        raise BuildError(f"{source}: no 'name==version' lines in pip_freeze; is it the probe kernel's probe.json?")
+    gpu = probe.get("gpu", {})
+    gpus = ", ".join(gpu.get("nvidia_smi", [])) or "none"
+    torch_cuda = gpu.get("torch", {})
+    header = [
+        f"# Kaggle image probed by kernels/daigt-probe/ on {probe.get('captured', '?')} ({source}).",
+        "#",
+        f"# image: {name}",
+        f"# python: {python}",
+        f"# glibc: {glibc}",
+        "#",
+        f"# Python {probe.get('python', '?')}; platform {probe.get('platform', '?')}; GPUs: {gpus}",
+        f"# torch CUDA: {json.dumps(torch_cuda, sort_keys=True) if torch_cuda else 'n/a'}",
+        f"# Every pin is known: `pip list --format=freeze` in the image ({len(pins)} packages).",
+    ]
+    lines = [f"{pkg}=={version}  # known" for pkg, version in sorted(dict(pins).items())]
+    return "\n".join(header + lines) + "\n"
+
+
+def write_image_manifest(freeze: Path, name: str, out_dir: Path | None = None, force: bool = False) -> Path:
+    """``--image-freeze FILE --image-name NAME``: the probe's output -> ``kernels/images/NAME.txt`` (checked)."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name or ""):
+        raise BuildError(f"--image-name {name!r}: give a name of lowercase letters, digits, '.', '_' or '-', e.g. kaggle-2026-12")
     try:
-        opts = parse_args(argv)
+        probe = json.loads(Path(freeze).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise BuildError(f"--image-freeze {freeze}: not the probe kernel's JSON output ({exc}); download it with "
+                         f"`kaggle kernels output OWNER/daigt-probe -p DIR` and pass DIR/probe.json") from None
+    target = Path(out_dir or IMAGES_DIR) / f"{name}.txt"
+    if target.exists() and not force:
+        raise BuildError(f"{target} exists; pass --force to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(target, manifest_from_probe(probe, name, Path(freeze).name))
+    read_image(target)
+    kk.read_manifest_lines(target)
+    return target
+
+
+# ---- publish: build -> dry-run -> upload -> wait -> push -> submit -------------------------------------------
+def publish_main(argv: list[str]) -> int:
+    """``build_dataset.py publish``: the build options plus daigt.kaggle_publish's; this script supplies the
+    build and the dry-run (submit.py) steps, the Kaggle steps go through the installed kaggle package."""
+    from daigt import kaggle_publish as kp
+
+    parser = build_parser(prog="build_dataset.py publish", description=kp.__doc__.split("\n\n")[0],
+                          epilog=kp.__doc__.split("\n\n")[1])
+    kp.add_publish_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        opts = build_options(args)
+    except BuildError as exc:
+        print(f"build_dataset: error: {exc}", file=sys.stderr)
+        return 2
+    if opts.owner == kk.OWNER_PLACEHOLDER:
+        print("build_dataset publish: error: --owner YOUR_KAGGLE_USERNAME is required (or set KAGGLE_USERNAME)", file=sys.stderr)
+        return 2
+    publish_opts = kp.PublishOptions(
+        owner=opts.owner, dataset_ref=f"{opts.owner}/{opts.slug}", dataset_dir=opts.out_dir, kernel_dir=args.kernel_dir, image=read_image(opts.manifest).name,
+        skip=tuple(args.skip), message=args.message, submit=args.submit, kernel_version=args.kernel_version,
+        accelerator=kk.ACCELERATORS.get(args.accelerator, args.accelerator), public=args.public, poll_s=args.poll_s, dataset_timeout_s=args.dataset_timeout_s,
+    )
+    return kp.run_command(publish_opts, lambda: build_step(opts), lambda: dry_run_step(opts, args.kernel_dir))
+
+
+def build_step(opts: BuildOptions) -> str:
+    result = build(opts)
+    for warning in result.warnings:
+        log(f"WARNING: {warning}")
+    state = "up to date" if result.reused else f"built in {result.seconds:.1f} s"
+    return f"{result.out}: {state}; kit {result.kit_version}; {len(result.wheels)} wheel(s), {result.size_bytes / 1e6:.1f} MB"
+
+
+def dry_run_step(opts: BuildOptions, kernel_dir: Path) -> str:
+    """submit.py's dry-run with this build's image manifest, config, extras and models, on this machine's Python."""
+    import submit
+
+    kernel = Path(kernel_dir) / kk.KERNEL_CODE_FILE
+    result = submit.dry_run(submit.Options(
+        kernel=kernel if kernel.is_file() else submit.DEFAULT_KERNEL, manifest=opts.manifest, closure=opts.closure,
+        extras=opts.extras, config=opts.config, model_dirs=opts.model_dirs,
+    ))
+    auc = f"AUC {result.auc:.4f}" if result.auc is not None else "no labels"
+    return f"valid submission ({result.rows} rows, {auc}) in {result.kernel_seconds:.1f} s; {result.network}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["publish"]:
+        return publish_main(argv[1:])
+    args = parse_args(argv)
+    try:
+        if args.image_freeze:
+            target = write_image_manifest(args.image_freeze, args.image_name, force=args.force)
+            image = read_image(target)
+            log(f"wrote {target}: Python {image.python}, glibc {image.glibc}, {len(kk.read_manifest_lines(target))} pins; "
+                f"build for it with: python build_dataset.py --image {image.name}")
+            return 0
+        opts = build_options(args)
         result = build(opts)
     except (BuildError, kk.KaggleMetadataError) as exc:
         print(f"build_dataset: error: {exc}", file=sys.stderr)
@@ -700,7 +921,8 @@ def main(argv: list[str] | None = None) -> int:
     for warning in result.warnings:
         log(f"WARNING: {warning}")
     state = "up to date" if result.reused else f"built in {result.seconds:.1f} s"
-    log(f"{result.out}: {state}; kit {result.kit_version}; {len(result.wheels)} wheel(s), {result.size_bytes / 1e6:.1f} MB")
+    log(f"{result.out}: {state}; kit {result.kit_version}; image {read_image(opts.manifest).name} (Python {opts.python}, "
+        f"glibc <= {opts.max_glibc}, closure {opts.closure}); {len(result.wheels)} wheel(s), {result.size_bytes / 1e6:.1f} MB")
     for wheel in result.wheels:
         log(f"  {wheel['file']}  {wheel['size'] / 1e6:7.2f} MB")
     if result.check:

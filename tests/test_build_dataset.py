@@ -7,6 +7,9 @@ is shared with every other build, so re-runs download nothing.
 
 import importlib.metadata
 import json
+import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -25,10 +28,11 @@ HOST = "%d.%d" % sys.version_info[:2]
 HEAVY = ("numpy", "scipy", "pandas", "scikit-learn", "lightgbm", "tokenizers", "regex")
 
 
-def small_manifest(path: Path, extra_lines: tuple[str, ...] = ()) -> Path:
+def small_manifest(path: Path, extra_lines: tuple[str, ...] = (), python: str = HOST) -> Path:
     """An image that has the heavy dependencies (as stubs: their versions here satisfy the kit), not tqdm."""
     lines = [f"{name}=={importlib.metadata.version(name)}" for name in HEAVY]
-    path.write_text("# test image\n" + "\n".join([*lines, *extra_lines]) + "\n")
+    header = f"# test image\n# image: test-image\n# python: {python}\n# glibc: 2.35\n"
+    path.write_text(header + "\n".join([*lines, *extra_lines]) + "\n")
     return path
 
 
@@ -80,23 +84,30 @@ def test_lock_lists_every_file_with_its_verified_sha256(built):
     assert version.split("+")[1].startswith(("g", "nogit"))
     assert lock["target"] == {"python": HOST, "platforms": ["manylinux2014_x86_64"], "max_glibc": "2.35",
                               "implementation": "cp", "closure": "image"}
-    assert set(lock["image_manifest"]["provided"]) == set(HEAVY)
+    assert set(lock["image_manifest"]["provided"]) == set(HEAVY) and lock["image_manifest"]["image"] == "test-image"
     assert "fresh Python" in lock["check"]
     assert bd.verify_dataset(result.out) == []
 
 
-def test_metadata_is_valid_for_the_kaggle_cli(built):
+def test_the_real_kaggle_dataset_create_accepts_the_folder(built, monkeypatch, tmp_path):
+    """`kaggle datasets create -p DIR -r zip` by the real KaggleApi.dataset_create_new; only the server is stubbed."""
+    from kaggle_http import NOT_FOUND, KaggleStub, blob_upload, kaggle_api
+
     _, result, _ = built
     meta = kk.check_dataset_folder(result.out)
     assert meta["id"] == "tester/daigt-kit-test" and meta["title"] == "DAIGT Kit test wheels"
-    assert len(meta["licenses"]) == 1
-    pytest.importorskip("six")
-    import os
-
-    os.environ.setdefault("KAGGLE_API_TOKEN", "placeholder-for-offline-validation")
-    kaggle = pytest.importorskip("kaggle")
-    kaggle.api.validate_dataset_string(meta["id"])
-    kaggle.api.validate_resources(str(result.out), meta["resources"])
+    stub = (KaggleStub().reply("GetDatasetStatus", NOT_FOUND).reply("StartBlobUpload", blob_upload)
+            .reply("CreateDataset", {"ref": "tester/daigt-kit-test", "url": "https://www.kaggle.com/datasets/tester/daigt-kit-test", "status": "ok"}))
+    api = kaggle_api(monkeypatch, tmp_path, stub, username="tester")
+    response = api.dataset_create_new(str(result.out), public=False, quiet=True, dir_mode="zip")
+    assert not response.error and response.status == "ok"
+    [create] = stub.calls("CreateDataset")
+    assert (create["ownerSlug"], create["slug"], create["title"]) == ("tester", "daigt-kit-test", meta["title"])
+    assert create["licenseName"] == meta["licenses"][0]["name"] == "other" and create["isPrivate"] is True
+    uploaded = {body["name"] for body in stub.calls("StartBlobUpload")}
+    assert {"wheels.zip", "models.zip", kk.LOCK_FILE, "config.toml", "README.md"} <= uploaded  # -r zip: folders too
+    assert {f["token"] for f in create["files"]} == {f"token-{name}" for name in uploaded}
+    assert len(stub.calls("upload")) == len(uploaded)
     assert (result.out / "config.toml").read_text() == (REPO / "kernels" / "daigt-submit" / "config.toml").read_text()
     assert "pip install --no-index --find-links /kaggle/input/daigt-kit-test/wheels" in (result.out / "README.md").read_text()
 
@@ -138,7 +149,7 @@ def test_a_missing_or_altered_wheel_is_named(built, tmp_path):
 
 @pytest.mark.skipif(bd.find_interpreter("3.10") is None, reason="needs a Python 3.10 interpreter for exact markers")
 def test_python_310_target_vendors_tomli_from_the_kits_marker(tmp_path):
-    opts = bd.BuildOptions(python="3.10", manifest=small_manifest(tmp_path / "m.txt", ("tqdm==4.66.1",)), out=tmp_path / "ds")
+    opts = bd.BuildOptions.for_image(small_manifest(tmp_path / "m.txt", ("tqdm==4.66.1",), python="3.10"), out=tmp_path / "ds")
     result = bd.build(opts)
     names = {w["name"]: w for w in result.wheels}
     assert set(names) == {"daigt-kit", "tomli"}
@@ -173,3 +184,81 @@ def test_bad_options_fail_before_any_work_with_the_fix(tmp_path, capsys, argv, m
     assert code != 0
     assert message in capsys.readouterr().err
     assert not (tmp_path / "ds").exists()
+
+
+# ---- image manifests ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("image, python, glibc", [("kaggle-2023-py310", "3.10", "2.31"), ("kaggle-2026-py312", "3.12", "2.35")])
+def test_each_image_generation_has_a_manifest_with_python_glibc_and_honest_pins(image, python, glibc):
+    target = bd.read_image(image)
+    assert (target.name, target.python, target.glibc) == (image, python, glibc)
+    lines = bd.IMAGES_DIR.joinpath(f"{image}.txt").read_text().splitlines()
+    pins = [line for line in lines if line and not line.startswith("#")]
+    assert pins and all(re.search(r"#\s*(known|approx)\b", line) for line in pins), "say per pin: known or approx"
+    names = {kk.normalize_name(line.split("==")[0]) for line in kk.read_manifest_lines(target.path)}
+    assert {"numpy", "scipy", "pandas", "scikit-learn", "lightgbm", "tokenizers", "tqdm", "torch", "transformers"} <= names
+    assert bd.image_pins(target.path, python, ("manylinux2014_x86_64",))  # valid requirements, markers hold
+
+
+def test_image_gives_python_and_glibc_and_explicit_flags_win():
+    opts = bd.build_options(bd.parse_args(["--image", "kaggle-2023-py310"]))
+    assert (opts.python, opts.max_glibc, opts.manifest.name) == ("3.10", "2.31", "kaggle-2023-py310.txt")
+    assert "manylinux_2_31_x86_64" in opts.platform_tags and "manylinux_2_32_x86_64" not in opts.platform_tags
+    default = bd.build_options(bd.parse_args([]))
+    assert (default.python, default.max_glibc, default.manifest.name) == ("3.12", "2.35", f"{bd.DEFAULT_IMAGE}.txt")
+    mixed = bd.build_options(bd.parse_args(["--image", "kaggle-2023-py310", "--python", "3.11", "--max-glibc", "2.28"]))
+    assert (mixed.python, mixed.max_glibc, mixed.manifest.name) == ("3.11", "2.28", "kaggle-2023-py310.txt")
+
+
+def test_unknown_image_and_headerless_manifest_name_the_fix(tmp_path):
+    with pytest.raises(bd.BuildError, match="known images: .*kaggle-2023-py310.*--image-freeze"):
+        bd.read_image("kaggle-1999")
+    bare = tmp_path / "bare.txt"
+    bare.write_text("numpy==1.26.4\n# python: 3.12\n")  # a header after the first pin does not count
+    with pytest.raises(bd.BuildError, match=r"header lacks # image: \.\.\., # python: \.\.\., # glibc: \.\.\."):
+        bd.read_image(bare)
+
+
+@pytest.fixture(scope="module")
+def probe_output(tmp_path_factory) -> Path:
+    """The probe kernel run here, on a fake /kaggle tree in the current input layout."""
+    root = tmp_path_factory.mktemp("kaggle")
+    (root / "input" / "competitions" / kk.COMPETITION).mkdir(parents=True)
+    (root / "input" / "competitions" / kk.COMPETITION / "test_essays.csv").write_text("id,prompt_id,text\n")
+    (root / "input" / "datasets" / "alice" / "daigt-kit").mkdir(parents=True)
+    env = {**os.environ, kk.ROOT_ENV: str(root)}
+    proc = subprocess.run([sys.executable, str(REPO / "kernels" / "daigt-probe" / "daigt_probe.py")], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "wrote" in proc.stdout and "probe.json" in proc.stdout
+    return root / "working" / "probe.json"
+
+
+def test_probe_records_packages_python_glibc_gpu_and_the_input_tree(probe_output):
+    probe = json.loads(probe_output.read_text())
+    assert probe["python"] == platform.python_version()
+    assert re.fullmatch(r"2\.\d+", probe["glibc"])
+    freeze = {kk.normalize_name(line.split("==")[0]): line.split("==")[1] for line in probe["pip_freeze"]}
+    assert freeze["numpy"] == importlib.metadata.version("numpy")
+    assert "nvidia_smi" in probe["gpu"] and probe["gpu"]["torch"].get("available") in (True, False)
+    assert f"competitions/{kk.COMPETITION}/test_essays.csv  18" in probe["input_tree"]  # path and size
+    assert "datasets/alice/daigt-kit/" in probe["input_tree"]
+    assert not any(key.endswith(("TOKEN", "KEY", "SECRET")) for key in probe["env"])
+
+
+def test_image_freeze_turns_the_probe_into_a_manifest_that_image_builds_for(probe_output, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bd, "IMAGES_DIR", tmp_path / "images")
+    assert bd.main(["--image-freeze", str(probe_output), "--image-name", "probed-here"]) == 0
+    manifest = tmp_path / "images" / "probed-here.txt"
+    target = bd.read_image("probed-here")
+    assert (target.name, target.python, target.path) == ("probed-here", HOST, manifest)
+    pins = bd.image_pins(manifest, HOST, ("manylinux2014_x86_64",))
+    assert pins["numpy"] == importlib.metadata.version("numpy") and "daigt-kit" not in pins
+    assert bd.main(["--image-freeze", str(probe_output), "--image-name", "probed-here"]) == 1  # no silent overwrite
+    assert "pass --force" in capsys.readouterr().err
+    out = tmp_path / "ds"
+    assert bd.main(["--image", "probed-here", "--owner", "tester", "--out", str(out), "--no-check"]) == 0
+    lock = json.loads((out / kk.LOCK_FILE).read_text())
+    assert lock["image_manifest"]["image"] == "probed-here" and lock["target"]["python"] == HOST
+    assert lock["target"]["max_glibc"] == target.glibc
+    assert [w["name"] for w in lock["wheels"]] == ["daigt-kit"]  # this environment has every dependency
+    assert "image probed-here" in capsys.readouterr().out

@@ -42,7 +42,8 @@ NOTEBOOK_CODE_FILE = "daigt_submit.ipynb"
 KAGGLE_MEMORY_GB = 30.0
 KAGGLE_TIME_LIMIT_S = 9 * 3600
 
-# Licence names the Kaggle CLI accepts in dataset-metadata.json (kaggle-api docs/datasets_metadata.md).
+# Licence names of dataset-metadata.json (kaggle-api docs/datasets_metadata.md, "Licenses"): the CLI sends the
+# name as is and the server judges it; `kaggle datasets list --license` filters (cc, gpl, odb) are not these.
 DATASET_LICENSES = (
     "CC0-1.0", "CC-BY-SA-3.0", "CC-BY-SA-4.0", "CC-BY-NC-SA-4.0", "GPL-2.0", "ODbL-1.0", "DbCL-1.0",
     "copyright-authors", "other", "unknown", "CC-BY-4.0", "CC-BY-NC-4.0", "PDDL", "CC-BY-3.0", "CC-BY-3.0-IGO",
@@ -52,6 +53,16 @@ DATASET_LICENSES = (
 )
 KERNEL_TYPES = ("script", "notebook")
 KERNEL_LANGUAGES = ("python", "r", "rmarkdown")
+ACCELERATORS = {"none": "", "T4x2": "NvidiaTeslaT4", "P100": "NvidiaTeslaP100"}
+"""``daigt kernel --accelerator`` -> the ``machine_shape`` of kernel-metadata.json, which ``kaggle kernels push``
+sends as the session's machine (the kaggle package's names: NvidiaTeslaT4 = T4 x2; NvidiaTeslaP100 is retired)."""
+DEFAULT_GPU = "T4x2"
+"""The GPU of ``--gpu``: T4 x2, which current torch builds run; ``enable_gpu`` alone leaves the machine to the
+server (historically the P100)."""
+ACCELERATOR_WARNINGS = {
+    "P100": "the P100 (sm_60) is retired on Kaggle and current torch builds ship no kernels for it "
+            "(cudaErrorNoKernelImageForDevice); use T4x2",
+}
 
 
 class KaggleMetadataError(ValueError):
@@ -162,7 +173,8 @@ class KernelSpec:
     """``owner/slug`` of the kit dataset; empty = ``<owner>/daigt-kit``."""
     train_datasets: tuple[str, ...] = (TRAIN_DATASET,)
     kernel_type: str = "script"
-    enable_gpu: bool = False
+    accelerator: str = "none"
+    """A key of ``ACCELERATORS``: ``none`` (CPU) or the GPU machine, written as ``machine_shape``."""
     is_private: bool = True
     overrides: tuple[str, ...] = ()
     """``section.field=value`` config overrides the kernel passes to ``daigt run`` after the dataset's config."""
@@ -184,9 +196,15 @@ class KernelSpec:
     def code_file(self) -> str:
         return NOTEBOOK_CODE_FILE if self.kernel_type == "notebook" else KERNEL_CODE_FILE
 
+    @property
+    def enable_gpu(self) -> bool:
+        return bool(ACCELERATORS.get(self.accelerator))
+
 
 def kernel_metadata(spec: KernelSpec) -> dict[str, Any]:
     """``kernel-metadata.json`` for ``kaggle kernels push -p DIR``: internet off, competition + datasets attached."""
+    if spec.accelerator not in ACCELERATORS:
+        raise KaggleMetadataError(f"accelerator {spec.accelerator!r}: choose one of {list(ACCELERATORS)}")
     meta = {
         "id": spec.ref,
         "title": spec.resolved_title,
@@ -197,6 +215,7 @@ def kernel_metadata(spec: KernelSpec) -> dict[str, Any]:
         "enable_gpu": spec.enable_gpu,
         "enable_tpu": False,
         "enable_internet": False,
+        **({"machine_shape": ACCELERATORS[spec.accelerator]} if spec.enable_gpu else {}),
         "dataset_sources": [spec.resolved_kit_dataset, *spec.train_datasets],
         "competition_sources": [COMPETITION],
         "kernel_sources": list(spec.extra_sources.get("kernel_sources", [])),
@@ -230,12 +249,51 @@ def check_kernel_metadata(meta: dict[str, Any], folder: Path | None = None, wher
         raise KaggleMetadataError(f"{where}: 'code_file' is required")
     if folder is not None and not (folder / code_file).is_file():
         raise KaggleMetadataError(f"{where}: code_file {code_file!r} not found in {folder}")
+    if folder is not None and meta.get("kernel_type") == "notebook":
+        check_notebook_file(folder / code_file, where)
     for source in meta.get("dataset_sources", []):
         split_ref(source, f"{where}: dataset_sources entry")
+    for source in meta.get("kernel_sources", []):
+        _, kernel_slug = split_ref(source, f"{where}: kernel_sources entry")
+        if len(kernel_slug) < 5:
+            raise KaggleMetadataError(f"{where}: kernel_sources entry {source!r}: kernel slugs have at least five characters")
+    for source in meta.get("model_sources", []):
+        parts = str(source).split("/")
+        if len(parts) != 5 or not all(parts) or not parts[4].isdigit():
+            raise KaggleMetadataError(
+                f"{where}: model_sources entry {source!r}: expected 'owner/model/framework/variation/version' with a "
+                f"numeric version, e.g. 'google/gemma/transformers/2b/1' (the model's page on Kaggle shows it)")
+    check_machine_shape(meta, where)
     if meta.get("enable_internet") is not False:
         raise KaggleMetadataError(f"{where}: enable_internet must be false: code-competition submissions run offline")
     if COMPETITION not in meta.get("competition_sources", []):
         raise KaggleMetadataError(f"{where}: competition_sources must include {COMPETITION!r}")
+
+
+def check_machine_shape(meta: dict[str, Any], where: str = "kernel-metadata.json") -> None:
+    """A GPU kernel names its machine: without ``machine_shape`` the server picks one (historically the P100)."""
+    shape = meta.get("machine_shape")
+    shapes = {value: name for name, value in ACCELERATORS.items() if value}
+    if shape and shape not in shapes:
+        raise KaggleMetadataError(f"{where}: machine_shape {shape!r} is not one of {sorted(shapes)} "
+                                  f"(daigt kernel --accelerator {'|'.join(ACCELERATORS)})")
+    if meta.get("enable_gpu") is True and not shape:
+        raise KaggleMetadataError(f"{where}: enable_gpu is true but machine_shape is missing; add "
+                                  f"\"machine_shape\": \"{ACCELERATORS[DEFAULT_GPU]}\" (T4 x2), or regenerate with "
+                                  f"daigt kernel --accelerator {DEFAULT_GPU}")
+    if shape and meta.get("enable_gpu") is not True:
+        raise KaggleMetadataError(f"{where}: machine_shape {shape!r} is a GPU but enable_gpu is not true")
+
+
+def check_notebook_file(path: Path, where: str) -> None:
+    """``kaggle kernels push`` parses a notebook kernel's code file as JSON and uploads its cells."""
+    try:
+        notebook = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise KaggleMetadataError(f"{where}: notebook {path.name} is not valid JSON ({exc}); regenerate it with "
+                                  f"daigt kernel --notebook") from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise KaggleMetadataError(f"{where}: notebook {path.name} has no 'cells' list; is it an .ipynb file?")
 
 
 def read_json(path: Path) -> dict[str, Any]:
@@ -259,8 +317,8 @@ def check_kernel_folder(folder: Path) -> dict[str, Any]:
 def read_manifest_lines(path: Path) -> list[str]:
     """Requirement lines (``name==version [; marker]``) of an image manifest, comments and blanks dropped.
 
-    The manifest is a pip constraints file, so ``pip install -c manifest`` reads it as is; markers let one
-    file describe the Python 3.10 and 3.11 images.
+    The manifest (kernels/images/NAME.txt, one per Kaggle image generation) is a pip constraints file, so
+    ``pip install -c manifest`` reads it as is; its header comments give the image's Python and glibc.
     """
     lines = []
     for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
@@ -722,7 +780,10 @@ def add_kernel_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"external training dataset, repeatable (default {TRAIN_DATASET})")
     parser.add_argument("--out", type=Path, default=None, help="kernel folder to write (default kernels/SLUG)")
     parser.add_argument("--notebook", action="store_true", help="write a notebook kernel instead of a script")
-    parser.add_argument("--gpu", action="store_true", help="request a GPU (only useful with a transformer model)")
+    parser.add_argument("--accelerator", default=None, choices=[*ACCELERATORS, "cpu"], type=_accelerator_name,
+                        help=f"the session's machine, written as machine_shape: none/cpu (default), {DEFAULT_GPU} "
+                             f"(2x T4, NvidiaTeslaT4), or P100 (retired; current torch builds cannot run on it)")
+    parser.add_argument("--gpu", action="store_true", help=f"same as --accelerator {DEFAULT_GPU} (only useful with a transformer model)")
     parser.add_argument("--public", action="store_true", help="make the kernel public (default private)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                         help="config override the kernel passes to `daigt run`, repeatable")
@@ -736,24 +797,26 @@ def kernel_command(args: argparse.Namespace) -> int:
     if not args.owner:
         print("daigt kernel: --owner is required (your Kaggle username), or set KAGGLE_USERNAME", file=sys.stderr)
         return 2
-    spec = KernelSpec(
-        owner=args.owner,
-        slug=args.slug,
-        title=args.title,
-        kit_dataset=args.dataset,
-        train_datasets=tuple(args.train_dataset or (TRAIN_DATASET,)),
-        kernel_type="notebook" if args.notebook else "script",
-        enable_gpu=args.gpu,
-        is_private=not args.public,
-        overrides=tuple(args.overrides),
-    )
     folder = args.out or Path("kernels") / args.slug
     try:
+        spec = KernelSpec(
+            owner=args.owner,
+            slug=args.slug,
+            title=args.title,
+            kit_dataset=args.dataset,
+            train_datasets=tuple(args.train_dataset or (TRAIN_DATASET,)),
+            kernel_type="notebook" if args.notebook else "script",
+            accelerator=accelerator_choice(args),
+            is_private=not args.public,
+            overrides=tuple(args.overrides),
+        )
         check_overrides(spec.overrides, args.config)
         write_kernel_folder(folder, spec)
     except KaggleMetadataError as exc:
         print(f"daigt kernel: {exc}", file=sys.stderr)
         return 2
+    if spec.accelerator in ACCELERATOR_WARNINGS:
+        print(f"daigt kernel: warning: --accelerator {spec.accelerator}: {ACCELERATOR_WARNINGS[spec.accelerator]}", file=sys.stderr)
     print(f"wrote {folder}/ ({spec.code_file}, kernel-metadata.json) for {spec.ref}")
     print(f"attached: {', '.join(kernel_metadata(spec)['dataset_sources'])} and competition {COMPETITION}")
     print(f"next: kaggle kernels push -p {folder}")
@@ -772,6 +835,20 @@ def check_overrides(overrides: tuple[str, ...], config: Path | None) -> None:
         (Config.from_toml(base) if base else Config()).with_overrides(list(overrides))
     except ConfigError as exc:
         raise KaggleMetadataError(f"--set: {exc}") from None
+
+
+def _accelerator_name(value: str) -> str:
+    """Case-insensitive ``--accelerator`` (``t4x2``, ``CPU``); the choices check then sees the canonical name."""
+    names = {name.lower(): name for name in ACCELERATORS}
+    return names.get(value.lower(), "none" if value.lower() == "cpu" else value)
+
+
+def accelerator_choice(args: argparse.Namespace) -> str:
+    if args.accelerator is None:
+        return DEFAULT_GPU if args.gpu else "none"
+    if args.gpu and args.accelerator == "none":
+        raise KaggleMetadataError("--gpu contradicts --accelerator none: pass one of them")
+    return args.accelerator
 
 
 def main(argv: list[str] | None = None) -> int:

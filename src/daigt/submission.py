@@ -51,7 +51,7 @@ def validate_submission(submission: pd.DataFrame, test_ids: Sequence[str], where
     if len(bad):
         row = int(bad[0])
         raise DataError(
-            f"{where}: row {row + 2} (id {ids[row]!r}), column 'generated': {submission['generated'].iloc[row]!r} "
+            f"{where}: row {row + 2} (id {ids[row]!r}), column 'generated': {submission['generated'].tolist()[row]!r} "
             f"is not a finite number in [0, 1]; clip or fix the scores"
         )
 

@@ -1,0 +1,255 @@
+"""One command from build to submission: ``python build_dataset.py publish``.
+
+build the kit dataset -> local dry-run -> upload it (or a new version) -> wait until Kaggle reports it ready ->
+push the submission kernel -> optionally wait for its run and submit its output. Every step prints the
+``kaggle`` CLI command it stands for, so a user can redo any one by hand, and every step can be skipped.
+
+Kaggle tooling beside the library (the library never imports it). The Kaggle calls go through the installed
+``kaggle`` package's own ``KaggleApi`` methods, so its checks and its requests are exactly the CLI's. The
+build and the dry-run live in the repository's scripts (``build_dataset.py``, ``submit.py``), which pass
+them in as callables: this module imports neither.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from daigt import kaggle_kit as kk
+
+STEPS = ("build", "dry-run", "dataset", "wait", "kernel", "submit")
+SKIPPABLE = STEPS[:-1]
+READY = "ready"
+FAILED_DATASET = {"failed", "deleted"}
+DONE_KERNEL = "complete"
+FAILED_KERNEL = {"error", "cancel_requested", "cancel_acknowledged"}
+
+
+class PublishError(RuntimeError):
+    """A step failed; the message names the step, what Kaggle said and the command to retry it by hand."""
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    owner: str
+    dataset_ref: str
+    """``owner/slug`` of the kit dataset the build writes (its dataset-metadata.json id)."""
+    dataset_dir: Path
+    kernel_dir: Path
+    image: str = ""
+    """The build step's ``--image``; shown in its command line."""
+    skip: tuple[str, ...] = ()
+    message: str = ""
+    """Version notes of a new dataset version (default: the kit version)."""
+    submit: str = ""
+    """The submission's message; empty = do not submit."""
+    kernel_version: int | None = None
+    """The kernel version to submit when the push step is skipped."""
+    accelerator: str = ""
+    """``kaggle kernels push --accelerator`` (empty: the kernel-metadata.json's machine_shape)."""
+    public: bool = False
+    poll_s: float = 15.0
+    dataset_timeout_s: float = 1800.0
+    kernel_timeout_s: float = kk.KAGGLE_TIME_LIMIT_S + 3600.0
+
+
+@dataclass
+class PublishResult:
+    steps: list[tuple[str, str]] = field(default_factory=list)
+    """``(step, outcome)`` in order; skipped steps say so."""
+    kernel_version: int | None = None
+
+
+def say(message: str) -> None:
+    print(f"[publish] {message}", flush=True)
+
+
+def kaggle_api() -> Any:
+    """The kaggle package's API, authenticated like the CLI (``~/.kaggle/kaggle.json`` or KAGGLE_* variables)."""
+    try:
+        from kaggle.api.kaggle_api_extended import KaggleApi
+    except ImportError:
+        raise PublishError("the Kaggle steps need the kaggle package: pip install kaggle") from None
+    api = KaggleApi()
+    try:
+        api.authenticate()
+    except SystemExit:
+        raise PublishError("no Kaggle credentials: put kaggle.json in ~/.kaggle/ or set KAGGLE_USERNAME and "
+                           "KAGGLE_KEY (or KAGGLE_API_TOKEN), or skip the Kaggle steps") from None
+    return api
+
+
+def publish(opts: PublishOptions, api: Any, build: Callable[[], str], dry_run: Callable[[], str],
+            sleep: Callable[[float], None] | None = None) -> PublishResult:
+    """Run the steps in order; ``build`` and ``dry_run`` return a one-line outcome and raise on failure."""
+    sleep = sleep or time.sleep
+    unknown = set(opts.skip) - set(SKIPPABLE)
+    if unknown:
+        raise PublishError(f"--skip {', '.join(sorted(unknown))}: steps are {', '.join(SKIPPABLE)}")
+    result = PublishResult()
+    kernel_meta = kk.check_kernel_folder(opts.kernel_dir) if "kernel" not in opts.skip or opts.submit else {}
+    kernel_ref = kernel_meta.get("id", "")
+    if kernel_meta and opts.dataset_ref not in kernel_meta.get("dataset_sources", []):
+        raise PublishError(f"{opts.kernel_dir}/kernel-metadata.json does not attach the dataset {opts.dataset_ref}: "
+                           f"regenerate it with daigt kernel --owner {opts.owner} --dataset {opts.dataset_ref}")
+    steps: list[tuple[str, Callable[[Callable[[str], None]], str]]] = [
+        ("build", lambda announce: announce(f"python build_dataset.py --image {opts.image or 'DEFAULT'} --owner {opts.owner} "
+                                            f"--out {opts.dataset_dir}") or build()),
+        ("dry-run", lambda announce: announce("python submit.py") or dry_run()),
+        ("dataset", lambda announce: _upload(opts, api, announce)),
+        ("wait", lambda announce: _wait_dataset(opts, api, sleep, announce)),
+        ("kernel", lambda announce: _push(opts, api, result, announce)),
+    ]
+    for number, (name, run) in enumerate(steps, start=1):
+        label = f"{number}/{len(STEPS)} {name}"
+        if name in opts.skip:
+            say(f"{label}: skipped (--skip {name})")
+            result.steps.append((name, "skipped"))
+            continue
+        outcome = run(lambda command, label=label: say(f"{label}: $ {command}"))
+        say(f"{label}: {outcome}")
+        result.steps.append((name, outcome))
+    if not opts.submit:
+        say(f"{len(STEPS)}/{len(STEPS)} submit: not asked (--submit MESSAGE submits the kernel's output)")
+        result.steps.append(("submit", "not asked"))
+        return result
+    version = result.kernel_version or opts.kernel_version
+    if not version:
+        raise PublishError("submit: no kernel version: push the kernel in this run or pass --kernel-version N")
+    _wait_kernel(opts, api, kernel_ref, version, sleep)
+    command = (f"kaggle competitions submit {kk.COMPETITION} -k {kernel_ref} -v {version} -f submission.csv "
+               f"-m {_quote(opts.submit)}")
+    say(f"{len(STEPS)}/{len(STEPS)} submit: $ {command}")
+    response = api.competition_submit_code("submission.csv", opts.submit, kk.COMPETITION, kernel_ref, version, quiet=True)
+    outcome = str(getattr(response, "message", "") or "submitted")
+    say(f"{len(STEPS)}/{len(STEPS)} submit: {outcome}; follow it with: kaggle competitions submissions {kk.COMPETITION}")
+    result.steps.append(("submit", outcome))
+    return result
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def _dataset_exists(api: Any, ref: str) -> bool:
+    from requests.exceptions import HTTPError
+
+    try:
+        api.dataset_status(ref)
+    except HTTPError as exc:
+        if exc.response is not None and exc.response.status_code == 404:
+            return False
+        raise PublishError(f"kaggle datasets status {ref}: {exc}") from None
+    return True
+
+
+def _version_notes(opts: PublishOptions) -> str:
+    if opts.message:
+        return opts.message
+    lock = kk.read_json(Path(opts.dataset_dir) / kk.LOCK_FILE)
+    return f"kit {lock['kit']['version']}"
+
+
+def _upload(opts: PublishOptions, api: Any, announce: Callable[[str], None]) -> str:
+    ref = kk.check_dataset_folder(opts.dataset_dir)["id"]
+    if ref != opts.dataset_ref:
+        raise PublishError(f"{opts.dataset_dir} holds the dataset {ref}, not {opts.dataset_ref}: rebuild it (drop --skip build)")
+    folder = str(opts.dataset_dir)
+    if _dataset_exists(api, ref):
+        notes = _version_notes(opts)
+        announce(f"kaggle datasets version -p {folder} -r zip -m {_quote(notes)}")
+        response = api.dataset_create_version(folder, notes, quiet=True, dir_mode="zip")
+        what = "new version of"
+    else:
+        announce(f"kaggle datasets create -p {folder} -r zip" + (" --public" if opts.public else ""))
+        response = api.dataset_create_new(folder, public=opts.public, quiet=True, dir_mode="zip")
+        what = "created"
+    if getattr(response, "error", None) or getattr(response, "status", "") == "error":
+        raise PublishError(f"dataset upload of {folder} to {ref} failed: {response.error}")
+    return f"{what} {ref} ({getattr(response, 'url', '') or 'no URL returned'})"
+
+
+def _wait_dataset(opts: PublishOptions, api: Any, sleep: Callable[[float], None], announce: Callable[[str], None]) -> str:
+    ref = opts.dataset_ref
+    announce(f"kaggle datasets status {ref}   (every {opts.poll_s:.0f} s until ready)")
+    waited = 0.0
+    while True:
+        status = api.dataset_status(ref)
+        if status == READY:
+            return f"{ref} is ready after {waited:.0f} s"
+        if status in FAILED_DATASET:
+            raise PublishError(f"Kaggle reports the dataset {ref} as {status}: open it on kaggle.com for the "
+                               f"processing error, fix the folder and upload again")
+        if waited >= opts.dataset_timeout_s:
+            raise PublishError(f"{ref} is still {status} after {waited:.0f} s; re-run with --skip build --skip dry-run "
+                               f"--skip dataset once `kaggle datasets status {ref}` says ready")
+        say(f"  {ref}: {status}; checking again in {opts.poll_s:.0f} s")
+        sleep(opts.poll_s)
+        waited += opts.poll_s
+
+
+def _push(opts: PublishOptions, api: Any, result: PublishResult, announce: Callable[[str], None]) -> str:
+    announce(f"kaggle kernels push -p {opts.kernel_dir}" + (f" --accelerator {opts.accelerator}" if opts.accelerator else ""))
+    response = api.kernels_push(str(opts.kernel_dir), acc=opts.accelerator or None)
+    if response is None or getattr(response, "error", None):
+        raise PublishError(f"kaggle kernels push -p {opts.kernel_dir} failed: {getattr(response, 'error', 'no response')}")
+    problems = [getattr(response, key, "") for key in ("invalid_dataset_sources", "invalid_competition_sources")]
+    if any(problems):
+        raise PublishError(f"Kaggle pushed the kernel but cannot attach {', '.join(p for p in problems if p)}: "
+                           f"check the slugs and that you accepted the competition rules")
+    result.kernel_version = response.version_number
+    return f"version {response.version_number} of {response.ref or '?'} is running ({response.url})"
+
+
+def _wait_kernel(opts: PublishOptions, api: Any, ref: str, version: int, sleep: Callable[[float], None]) -> None:
+    """A code-competition submission needs the kernel version's run to have finished without error."""
+    waited = 0.0
+    say(f"{len(STEPS)}/{len(STEPS)} submit: waiting for the run: $ kaggle kernels status {ref}")
+    while True:
+        response = api.kernels_status(ref)
+        status = response.status.name.lower()
+        if status == DONE_KERNEL:
+            say(f"  {ref} version {version}: complete after {waited:.0f} s")
+            return
+        if status in FAILED_KERNEL:
+            raise PublishError(f"the kernel run of {ref} ended with {status} ({response.failure_message or 'no message'}): "
+                               f"read its log with `kaggle kernels output {ref} -p out/`; nothing was submitted")
+        if waited >= opts.kernel_timeout_s:
+            raise PublishError(f"{ref} is still {status} after {waited:.0f} s; submit later with "
+                               f"--skip build --skip dry-run --skip dataset --skip wait --skip kernel --kernel-version {version}")
+        say(f"  {ref}: {status}; checking again in {opts.poll_s:.0f} s")
+        sleep(opts.poll_s)
+        waited += opts.poll_s
+
+
+# ---- command line (wired by build_dataset.py publish) ----------------------------------------------------
+def add_publish_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--kernel-dir", type=Path, default=Path("kernels") / kk.KERNEL_SLUG,
+                        help="the kernel folder to push, written by `daigt kernel --owner YOU` (default kernels/daigt-submit)")
+    parser.add_argument("--skip", action="append", default=[], choices=SKIPPABLE, help="skip a step, repeatable")
+    parser.add_argument("--message", default="", help="version notes of a new dataset version (default: the kit version)")
+    parser.add_argument("--submit", default="", metavar="MESSAGE",
+                        help="after the push, wait for the kernel's run and submit its output with this message")
+    parser.add_argument("--kernel-version", type=int, default=None, help="kernel version to submit when --skip kernel")
+    parser.add_argument("--accelerator", default="",
+                        help="override the kernel's machine_shape for this push: T4x2, P100 or a Kaggle machine shape name")
+    parser.add_argument("--public", action="store_true", help="create the dataset public (default private)")
+    parser.add_argument("--poll", dest="poll_s", type=float, default=15.0, help="seconds between status checks (default 15)")
+    parser.add_argument("--dataset-timeout", dest="dataset_timeout_s", type=float, default=1800.0,
+                        help="give up waiting for the dataset after this many seconds (default 1800)")
+
+
+def run_command(opts: PublishOptions, build: Callable[[], str], dry_run: Callable[[], str], api: Any = None) -> int:
+    """Exit status of the whole command: 0 done, 1 a step failed (the message says which and how to retry)."""
+    try:
+        needs_api = not {"dataset", "wait", "kernel"} <= set(opts.skip) or opts.submit
+        result = publish(opts, api if api is not None else (kaggle_api() if needs_api else None), build, dry_run)
+    except (RuntimeError, ValueError, OSError) as exc:  # PublishError, BuildError, DryRunError, kaggle's own checks
+        print(f"publish: error: {exc}", file=sys.stderr)
+        return 1
+    say("done: " + "; ".join(f"{name} {outcome}" for name, outcome in result.steps))
+    return 0
