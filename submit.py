@@ -70,6 +70,7 @@ class Options:
     kernel: Path = DEFAULT_KERNEL
     dataset: Path | None = None
     manifest: Path = bd.DEFAULT_MANIFEST
+    image: str | None = None
     closure: str = "image"
     extras: tuple[str, ...] = ()
     config: Path | None = bd.DEFAULT_CONFIG
@@ -110,8 +111,9 @@ def prepare_dataset(opts: Options) -> Path:
                               f"{HOST_PYTHON}: run submit.py with Python {lock['target']['python']}, or drop --dataset "
                               f"to build one for {HOST_PYTHON}")
         return opts.dataset
+    glibc = {"max_glibc": bd.read_image(opts.image).glibc} if opts.image else {}
     build_opts = bd.BuildOptions(
-        python=HOST_PYTHON, closure=opts.closure, manifest=opts.manifest, extras=tuple(opts.extras),
+        python=HOST_PYTHON, **glibc, closure=opts.closure, manifest=opts.manifest, extras=tuple(opts.extras),
         config=opts.config, model_dirs=tuple(opts.model_dirs), force=opts.rebuild,
         out=opts.cache_dir / f"py{HOST_PYTHON}" / kk.KIT_DATASET_SLUG,
     )
@@ -443,7 +445,7 @@ def kernel_failure(code: int, log_text: str) -> str:
     if missing:
         message += (f"\nmissing from the kit dataset: {', '.join(dict.fromkeys(missing))}\nfix: rebuild the dataset "
                     f"(python submit.py --rebuild, or python build_dataset.py); if the image manifest claims the package, "
-                    f"check kernels/kaggle-image-manifest.txt against the real image")
+                    f"check the image manifest ({opts.manifest}) against the real image")
     last = [line for line in log_text.splitlines() if line.strip()][-1:]
     if last:
         message += f"\nlast line: {last[0]}"
@@ -573,7 +575,11 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--kernel", type=Path, default=d.kernel, help="kernel script to run (default kernels/daigt-submit/)")
     parser.add_argument("--dataset", type=Path, default=None, help="attach this prebuilt kit dataset instead of building one")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the kit dataset even if it is up to date")
-    parser.add_argument("--manifest", type=Path, default=d.manifest, help="image manifest (default kernels/kaggle-image-manifest.txt)")
+    parser.add_argument("--image", default=None, metavar="NAME",
+                        help="Kaggle image generation (kernels/images/NAME.txt): its manifest, glibc and Python; run "
+                             "under that Python (found here, e.g. via pyenv) when this one differs")
+    parser.add_argument("--manifest", type=Path, default=d.manifest,
+                        help=f"image manifest (default today's image, {bd.DEFAULT_MANIFEST.relative_to(REPO)})")
     parser.add_argument("--closure", choices=("image", "full"), default=d.closure, help="dataset closure (see build_dataset.py)")
     parser.add_argument("--extra", dest="extras", action="append", default=[], help="kit extra or requirement to vendor")
     parser.add_argument("--config", type=Path, default=d.config, help="pipeline config shipped in the dataset")
@@ -589,16 +595,38 @@ def parse_args(argv: list[str] | None = None) -> Options:
     parser.add_argument("--work-dir", type=Path, default=None, help="stage here instead of a temporary folder (kept)")
     parser.add_argument("--cache-dir", type=Path, default=d.cache_dir, help="dry-run cache (default dist/dryrun)")
     a = parser.parse_args(argv)
+    manifest = bd.image_path(a.image) if a.image else a.manifest
     return Options(
         competition_dir=a.competition_dir, external_dirs=a.external_dirs or d.external_dirs, labels=a.labels,
-        kernel=a.kernel, dataset=a.dataset, manifest=a.manifest, closure=a.closure, extras=tuple(a.extras),
+        kernel=a.kernel, dataset=a.dataset, manifest=manifest, image=a.image, closure=a.closure, extras=tuple(a.extras),
         config=a.config, model_dirs=tuple(a.model_dirs), rebuild=a.rebuild, timeout=a.timeout, memory_gb=a.memory_gb,
         network=a.network, layout=a.layout, keep=a.keep, work_dir=a.work_dir, cache_dir=a.cache_dir,
     )
 
 
+def image_interpreter(image: str) -> str | None:
+    """The Python to re-run under for ``--image``, or None when this one is already the image's."""
+    python = bd.read_image(image).python
+    if python == HOST_PYTHON:
+        return None
+    found = bd.find_interpreter(python)
+    if not found:
+        raise UsageError(f"--image {image} runs the kernel under Python {python}, and none was found here (this is "
+                         f"{HOST_PYTHON}): install it (e.g. pyenv install {python}) or run submit.py with it")
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
-    opts = parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        opts = parse_args(argv)
+        interpreter = image_interpreter(opts.image) if opts.image else None
+    except (UsageError, bd.BuildError) as exc:
+        print(f"submit: error: {exc}", file=sys.stderr)
+        return 2
+    if interpreter:
+        say(f"--image {opts.image}: re-running under {interpreter}")
+        return subprocess.call([interpreter, str(Path(__file__).resolve()), *argv])
     try:
         result = dry_run(opts)
     except UsageError as exc:
