@@ -218,3 +218,26 @@ def test_commit_run_placeholder_rehearses_the_scoring_run_in_the_legacy_layout(t
     assert "full pipeline on 40 training essays standing in as test" in out
     assert "[daigt-rehearsal] extrapolated to 9,000 test essays" in out and "of the 9-hour limit" in out
     assert "OK: valid submission (3 rows" in out and "placeholder guard" in out
+
+
+def _image(tmp_path: Path, python: str) -> Path:
+    path = tmp_path / f"py{python}.txt"
+    path.write_text(f"# image: py{python}\n# python: {python}\n# glibc: 2.31\nnumpy==1.26.4\n", encoding="utf-8")
+    return path
+
+
+def test_image_option_takes_the_images_manifest_and_python(tmp_path, capsys):
+    same = _image(tmp_path, HOST)
+    assert submit.parse_args(["--image", str(same)]).manifest == same
+    assert submit.image_interpreter(str(same)) is None  # already the image's Python: no re-run
+    other = next(v for v in bd.PYTHONS if v != HOST)
+    try:
+        found = submit.image_interpreter(str(_image(tmp_path, other)))
+    except submit.UsageError as exc:
+        assert f"Python {other}" in str(exc) and "pyenv install" in str(exc)
+    else:
+        version = subprocess.run([found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+        assert version == other
+    assert submit.main(["--image", "no-such-image"]) == 2
+    assert "known images" in capsys.readouterr().err
