@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from daigt.config import Config, ConfigError
 from daigt.io import write_text_atomic
 
 COMPETITION = "llm-detect-ai-generated-text"
@@ -580,6 +581,11 @@ def kernel_command(args: argparse.Namespace) -> int:
     """``daigt kernel``: write the submission kernel folder for the user's own owner/slug."""
     if not args.owner:
         print("daigt kernel: --owner is required (your Kaggle username), or set KAGGLE_USERNAME", file=sys.stderr)
+        return 2
+    try:  # the kernel would only fail on Kaggle, after its upload: check the overrides here
+        Config().with_overrides(args.overrides)
+    except ConfigError as exc:
+        print(f"daigt kernel: --set: {exc}", file=sys.stderr)
         return 2
     spec = KernelSpec(
         owner=args.owner,
