@@ -267,24 +267,34 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 TEXT = st.one_of(
-    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=0, max_size=60),
-    st.text("ab .,\n", min_size=1, max_size=30),
+    st.text("abcdefghij klmnop.,'\n", min_size=1, max_size=80),
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40),
     st.sampled_from(["@CAPS1", "@PERSON2 @NUM1", "x" * 3_000, "\u200b", "NA", " ", "essay about cars and cities"]),
 )
-OVERRIDES = st.dictionaries(
-    st.sampled_from(["features.min_df", "features.ngram_range", "features.max_df", "ensemble.sgd.loss",
-                     "ensemble.style.weight", "pseudo_label.enabled", "guard.min_test_rows", "tokenizer.vocab_size",
-                     "data.strip_anonymisation", "ensemble.mnb.weight", "seed"]),
-    st.sampled_from(["-1", "0", "1", "2", "0.5", "[1, 2]", "[2, 1]", "[1, 3]", "true", "false", "hinge", "log_loss",
-                     "300", "nan"]),
-    max_size=3,
-)
+CHOICES = {  # mostly valid values, some refused ones
+    "features.min_df": ["1", "2", "3", "-1"],
+    "features.ngram_range": ["[1, 2]", "[2, 4]", "[3, 5]", "[2, 1]"],
+    "features.max_df": ["1.0", "0.5", "0.01", "0"],
+    "ensemble.sgd.loss": ["log_loss", "modified_huber", "hinge"],
+    "ensemble.style.weight": ["0", "0.5"],
+    "ensemble.mnb.weight": ["0", "0.5"],
+    "ensemble.logistic.weight": ["0.2"],
+    "ensemble.averaging": ["probability", "rank"],
+    "pseudo_label.enabled": ["true", "false"],
+    "guard.min_test_rows": ["0", "6"],
+    "tokenizer.vocab_size": ["260", "300", "1000"],
+    "data.strip_anonymisation": ["true", "false"],
+    "data.drop_unseen_chars": ["true"],
+    "data.spelling_repair": ["true"],
+    "augment.typo_rate": ["0.5"],
+}
+OVERRIDES = st.lists(st.sampled_from([f"{k}={v}" for k, values in CHOICES.items() for v in values]), max_size=4)
 
 
-@settings(max_examples=30, deadline=30_000, derandomize=True, database=None,
+@settings(max_examples=40, deadline=30_000, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(train_texts=st.lists(TEXT, min_size=0, max_size=12), labels=st.lists(st.integers(0, 1), min_size=12, max_size=12),
-       test_texts=st.lists(TEXT, min_size=1, max_size=9), overrides=OVERRIDES)
+       test_texts=st.lists(TEXT, min_size=1, max_size=10), overrides=OVERRIDES)
 def test_random_inputs_give_a_submission_or_exit_2(train_texts, labels, test_texts, overrides):
     """Never a traceback (an exception here fails the test) and never a hang (the deadline bounds each example).
     ``derandomize`` makes CI run the same examples every time."""
@@ -296,14 +306,15 @@ def test_random_inputs_give_a_submission_or_exit_2(train_texts, labels, test_tex
         comp.mkdir()
         pd.DataFrame({"id": [f"t{i}" for i in range(len(test_texts))], "prompt_id": 0, "text": test_texts}).to_csv(
             comp / "test_essays.csv", index=False)
-        pd.DataFrame({"text": train_texts, "label": labels[: len(train_texts)], "prompt_name": "p"}).to_csv(
-            root / "train.csv", index=False)
+        both = ["A student wrote this essay about cars.", "The model generated this essay about cities."]
+        pd.DataFrame({"text": train_texts + both, "label": labels[: len(train_texts)] + [0, 1],
+                      "prompt_name": "p"}).to_csv(root / "train.csv", index=False)
         out = root / "runs" / "submission.csv"
-        argv = ["run", "--competition-dir", str(comp), "--train", str(root / "train.csv"), "--out", str(out), "-q"]
-        for key, value in overrides.items():
-            argv += ["--set", f"{key}={value}"]
-        err = _run_capturing_stderr(argv)
-        code, message = err
+        argv = ["run", "--competition-dir", str(comp), "--train", str(root / "train.csv"), "--out", str(out), "-q",
+                "--set", "guard.min_test_rows=0"]  # train on every example unless an override sets the guard
+        for override in overrides:
+            argv += ["--set", override]
+        code, message = _run_capturing_stderr(argv)
         assert code in (0, 2), message
         if code == 0:
             assert_valid_submission(out, len(test_texts))
