@@ -783,6 +783,7 @@ def report_command(args: argparse.Namespace) -> int:
     from daigt.report import write_report
 
     try:
+        load_config(args)  # a bad --config / --set fails here, also with --from
         if args.source_dir:
             result = EvalResult.load(args.source_dir)
         elif args.files:
