@@ -103,6 +103,8 @@ REFUSED = [
      ["conf.toml", "features.min_df = 0"]),
     ("transformer-dir-missing", None, RUN + ["--set", "transformer.model_dir={tmp}/nothing"],
      ["transformer.model_dir", "does not exist"]),
+    ("transformer-dir-no-checkpoint", make_dir("notamodel"), RUN + ["--set", "transformer.model_dir={tmp}/notamodel"],
+     ["transformer.model_dir", "notamodel", "no checkpoint found"]),
     ("config-before-data", None, ["run", "--competition-dir", "{tmp}/absent", "--out", "{out}", "--set", "features.min_df=-3"],
      ["features.min_df"]),
     ("cv-config", None, ["cv", "{tmp}/absent.csv", "--set", "features.max_df=5", "-q"], ["features.max_df"]),

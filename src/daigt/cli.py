@@ -51,6 +51,13 @@ def load_config(args: argparse.Namespace, check_paths: bool = True) -> Config:
     config = config.with_overrides(getattr(args, "overrides", []))
     if check_paths:
         check_local_paths(config)
+        if config.transformer.model_dir:  # an explicit model that is not one must not be dropped with a warning
+            from daigt.transformer.checkpoints import find_model_dirs
+
+            try:
+                find_model_dirs(config.transformer.model_dir)
+            except FileNotFoundError as exc:
+                raise ConfigError(f"transformer.model_dir: {exc} (or set it to \"\" to run without)") from None
     return config
 
 
