@@ -371,8 +371,8 @@ def _read_csv(path: Path, required: Sequence[str], what: str) -> pd.DataFrame:
         ) from None
     except pd.errors.ParserError as exc:
         raise DataError(
-            f"{path}: column: unknown, {str(exc).strip()} (row numbers are CSV lines). Fix: quote every field that contains "
-            "commas, quotes or line breaks (re-save it with pandas.DataFrame.to_csv or another CSV writer)."
+            f"{path}: column: unknown, {str(exc).strip()} (row numbers are CSV lines). Fix: quote every field that "
+            "contains commas, quotes or line breaks (re-save it with pandas.DataFrame.to_csv or another CSV writer)."
         ) from None
     if not isinstance(frame.index, pd.RangeIndex):
         raise _shifted_columns_error(path, frame)
