@@ -154,6 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (DataError, ConfigError) as exc:
         print(f"daigt {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: outputs were rolled back on the way here; no traceback needed
+        print(f"daigt {args.command}: interrupted (outputs are either all new or all as before)", file=sys.stderr)
+        return 130
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
