@@ -8,15 +8,20 @@ case asserts a valid submission. A Hypothesis test then throws random texts, lab
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from daigt.cli import main
 
@@ -115,7 +120,7 @@ REFUSED = [
     ("out-is-directory", make_dir("runs/sub.csv"), RUN[:-3] + ["--out", "{tmp}/runs/sub.csv", "-q"], ["sub.csv", "is a directory"]),
     ("side-file-is-directory", make_dir("runs/other.run.json"), RUN[:-3] + ["--out", "{tmp}/runs/other.csv", "-q"],
      ["other.run.json", "is a directory"]),
-    ("out-under-a-file", None, RUN[:-3] + ["--out", "{train}/sub.csv", "-q"], ["cannot write in the folder"]),
+    ("out-under-a-file", None, RUN[:-3] + ["--out", "{train}/sub.csv", "-q"], ["cannot create the folder", "is a file"]),
     ("out-is-input", None, RUN[:-3] + ["--out", "{comp}/train_essays.csv", "-q"], ["train_essays.csv", "input file"]),
     ("out-is-train-file", None, RUN[:-3] + ["--out", "{train}", "-q"], ["train.csv", "input file"]),
     ("labels-missing", None, RUN + ["--labels", "{tmp}/nope.csv"], ["nope.csv", "not found"]),
@@ -266,9 +271,6 @@ def test_a_signal_to_a_running_daigt_run(case, sample_train, signum, code):
 
 
 # ---- property: random inputs give a valid submission or exit 2 ------------------------------------------
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
 TEXT = st.one_of(
     st.text("abcdefghij klmnop.,'\n", min_size=1, max_size=80),
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=40),
@@ -301,7 +303,6 @@ OVERRIDES = st.lists(st.sampled_from([f"{k}={v}" for k, values in CHOICES.items(
 def test_random_inputs_give_a_submission_or_exit_2(train_texts, labels, test_texts, overrides):
     """Never a traceback (an exception here fails the test) and never a hang (the deadline bounds each example).
     ``derandomize`` makes CI run the same examples every time."""
-    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -326,9 +327,6 @@ def test_random_inputs_give_a_submission_or_exit_2(train_texts, labels, test_tex
 
 
 def _run_capturing_stderr(argv: list[str]) -> tuple[int, str]:
-    import contextlib
-    import io
-
     buffer = io.StringIO()
     with contextlib.redirect_stderr(buffer), contextlib.redirect_stdout(io.StringIO()):
         code = main(argv)

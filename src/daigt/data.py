@@ -358,7 +358,7 @@ def _read_csv(path: Path, required: Sequence[str], what: str) -> pd.DataFrame:
     if path.stat().st_size == 0:
         raise DataError(
             f"{path}: column: all, row 1 (CSV line 1): the file is empty (0 bytes). "
-            f"Fix: write the {what} file again with a header line and its rows."
+            f"Fix: write the {noun} again with a header line and its rows."
         )
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8", engine="c")
@@ -367,7 +367,7 @@ def _read_csv(path: Path, required: Sequence[str], what: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(
             f"{path}: column: all, row 1 (CSV line 1): the file holds no header and no rows. "
-            f"Fix: write the {what} file again with a header line and its rows."
+            f"Fix: write the {noun} again with a header line and its rows."
         ) from None
     except pd.errors.ParserError as exc:
         raise DataError(

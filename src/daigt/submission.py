@@ -50,6 +50,11 @@ def check_output_paths(out: str | Path, inputs: Sequence[str | Path] = ()) -> li
                 "Fix: write the submission elsewhere, e.g. --out runs/submission.csv."
             )
     folder = paths[0].parent
+    blocking = next((p for p in [folder, *folder.parents] if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise DataError(
+            f"{paths[0]}: cannot create the folder {folder}: {blocking} is a file. Fix: choose another --out path."
+        )
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".daigt-write-check.", dir=folder)
