@@ -42,12 +42,13 @@ def bound_runs(text: str, max_run: int = MAX_RUN) -> str:
     """``text`` with every run of more than ``max_run`` non-whitespace characters split by a space every
     ``max_run`` characters, and every longer run of whitespace cut to ``max_run`` characters.
 
-    BPE training time grows with the square of a pre-token's length (a 100k-character "word" took 7 s, a
-    2 MB one over 15 minutes), and real test sets hold pasted URLs, base64 blobs and runs of one key. With this
-    rule no pre-token is longer than ``max_run + 1`` characters, so the cost of a text grows linearly with its
-    length. The longest run in the embedded sample and in every corpus of ../shared/data is 646 characters:
-    ordinary essays pass through unchanged, and so do their tokens. The look-behinds make the search start only
-    at the beginning of a run, so the scan itself stays linear too.
+    BPE training time grows with the square of a pre-token's length (bench/pathological_texts.py: a
+    200,000-character "word" takes 25 s to fit, a 2 MB one ran past 15 minutes), and real test sets hold pasted
+    URLs, base64 blobs and runs of one key. With this rule no pre-token is longer than ``max_run + 1``
+    characters, so the cost of a text grows linearly with its length. The longest run in the embedded sample
+    and in every corpus of ../shared/data is 646 characters (same script): ordinary essays pass through
+    unchanged, and so do their tokens. The look-behinds make the search start only at the beginning of a run,
+    so the scan itself stays linear too.
     """
     if len(text) <= max_run:
         return text
