@@ -126,6 +126,8 @@ REFUSED = [
     ("labels-missing", None, RUN + ["--labels", "{tmp}/nope.csv"], ["nope.csv", "not found"]),
     ("labels-directory", make_dir("labels_dir"), RUN + ["--labels", "{tmp}/labels_dir"], ["labels_dir", "is a directory"]),
     ("labels-wrong-columns", write("l.csv", "id,label\na,1\n"), RUN + ["--labels", "{tmp}/l.csv"], ["l.csv", "'generated'"]),
+    ("labels-not-covering", write("l.csv", "id,generated\na,1\nb,0\n"), RUN + ["--labels", "{tmp}/l.csv"],
+     ["l.csv", "no label for 326 test essay(s)"]),
     ("labels-one-class", write("l.csv", "id,generated\na,1\nb,1\n"), RUN + ["--labels", "{tmp}/l.csv"], ["l.csv", "both classes"]),
     # part 6: misleading messages
     ("shifted-first-row", write("bad.csv", "text,label,prompt_name,source\nhello, world,1,p,s\nfine,0,p,s\n"),

@@ -79,7 +79,11 @@ def run_command(args: argparse.Namespace) -> int:
     config = load_config(args)
     inputs = [args.competition_dir, *args.train, *(p for p in (args.labels, args.config) if p)]
     check_output_paths(args.out, inputs)
-    labels = read_labels(args.labels) if args.labels else None
+    labels = None
+    if args.labels:
+        from daigt.data import read_competition_dir
+
+        labels = read_labels(args.labels, test_ids=read_competition_dir(args.competition_dir).test["id"])
     result = run(config, args.competition_dir, args.train, args.out, show_progress=not args.quiet)
     print(f"wrote {result.path} ({len(result.submission)} rows{', placeholder guard' if result.guarded else ''})")
     for name, seconds, peak in result.stages.rows:

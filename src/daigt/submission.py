@@ -130,8 +130,9 @@ def read_submission(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path}: cannot read the submission ({exc}); write it as CSV with header id,generated") from None
 
 
-def read_labels(path: str | Path) -> pd.DataFrame:
-    """The true labels of a local dry-run (CSV ``id,generated``, 0/1, both classes), checked before any work."""
+def read_labels(path: str | Path, test_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """The true labels of a local dry-run (CSV ``id,generated``, 0/1, both classes, every id of ``test_ids``),
+    checked before any work."""
     path = Path(path)
     what = "labels file (--labels)"
     if not path.is_file():
@@ -162,7 +163,15 @@ def read_labels(path: str | Path) -> pd.DataFrame:
             f"{path}: column 'generated': every row is {present[0] if present else 'missing'}; an AUC needs both "
             "classes. Fix: pass labels with human (0) and machine (1) essays, or drop --labels."
         )
-    return pd.DataFrame({"id": labels["id"].astype(str), "generated": values.astype(int)})
+    labels = pd.DataFrame({"id": labels["id"].astype(str), "generated": values.astype(int)})
+    if test_ids is not None:
+        missing = sorted(set(map(str, test_ids)) - set(labels["id"]))
+        if missing:
+            raise DataError(
+                f"{path}: column 'id': no label for {len(missing)} test essay(s), e.g. id {missing[0]!r}. "
+                "Fix: the labels file must cover every id of test_essays.csv, or drop --labels."
+            )
+    return labels
 
 
 def auc_against_labels(submission: pd.DataFrame, labels_path: str | Path, labels: pd.DataFrame | None = None) -> float:
