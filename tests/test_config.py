@@ -73,3 +73,69 @@ def test_bad_file_names_the_file(tmp_path):
         Config.from_toml(unknown)
     with pytest.raises(ConfigError, match="not found"):
         Config.from_toml(tmp_path / "missing.toml")
+
+
+def leaf_fields(cls=Config, prefix=""):
+    from typing import get_type_hints
+
+    hints = get_type_hints(cls, include_extras=True)
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]):
+            yield from leaf_fields(hints[f.name], f"{prefix}{f.name}.")
+        else:
+            yield f"{prefix}{f.name}", hints[f.name]
+
+
+def test_every_number_declares_a_range_and_every_word_its_choices():
+    """The annotations are the validation: a new field without bounds or choices fails here."""
+    from typing import Annotated, Literal, get_args, get_origin
+
+    from daigt.config import Range
+
+    free_text = {"ensemble.embedding.model_dir", "ensemble.embedding.cache_dir", "transformer.model_dir"}
+    for key, hint in leaf_fields():
+        items = get_args(hint) if get_origin(hint) is tuple else (hint,)
+        for item in items:
+            if item in (bool, Ellipsis) or key in free_text or key == "tokenizer.special_tokens":
+                continue
+            assert get_origin(item) is Literal or (
+                get_origin(item) is Annotated and any(isinstance(m, Range) for m in get_args(item)[1:])
+            ), key
+
+
+@pytest.mark.parametrize(
+    "override, fragment",
+    [
+        ("features.min_df=0", "features.min_df = 0 is out of range. Fix: use a value >= 1 (default 1)"),
+        ("features.max_df=1.5", "use a value in (0, 1]"),
+        ("seed=-1", "[0, 4,294,967,295]"),
+        ("ensemble.sgd.loss=hinge", "which ``hinge`` cannot give"),
+        ("ensemble.mnb.weight=inf", "finite"),
+        ("features.ngram_range=[4, 2]", "e.g. [2, 4]"),
+        ("pseudo_label.low_quantile=0.95", "low < high"),
+        ("ensemble.embedding.weight=0.5", "needs ensemble.embedding.model_dir"),
+        ("tokenizer.special_tokens=['[UNK]', '[UNK]']", "distinct"),
+    ],
+)
+def test_ranges_choices_and_cross_field_rules(override, fragment):
+    with pytest.raises(ConfigError) as raised:
+        Config().with_overrides([override])
+    assert fragment in str(raised.value)
+
+
+def test_unreadable_config_files_name_the_file(tmp_path):
+    with pytest.raises(ConfigError, match="is a directory"):
+        Config.from_toml(tmp_path)
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(b"# caf\xe9\nseed = 1\n")
+    with pytest.raises(ConfigError, match=r"latin1.toml: not UTF-8 .*offset 5"):
+        Config.from_toml(latin1)
+
+
+def test_model_directories_must_exist_where_the_run_happens(tmp_path):
+    from daigt.config import check_local_paths
+
+    config = Config().with_overrides([f"transformer.model_dir={tmp_path / 'missing'}"])  # loads: may be for Kaggle
+    with pytest.raises(ConfigError, match="transformer.model_dir .* does not exist"):
+        check_local_paths(config)
+    check_local_paths(Config().with_overrides([f"transformer.model_dir={tmp_path}"]))

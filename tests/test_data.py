@@ -458,3 +458,16 @@ def test_every_shared_csv_reads_in_canonical_layout():
     combined = read_training_files(paths)
     check_trainable(combined)
     assert combined["text"].is_unique
+
+
+def test_a_first_row_with_an_extra_field_is_not_read_as_shifted_columns(tmp_path):
+    """pandas would take the extra leading field as an index and shift every column by one."""
+    path = tmp_path / "shifted.csv"
+    path.write_text("text,label,prompt_name,source\nHello, world,1,p,s\nfine,0,p,s\n")
+    with pytest.raises(DataError, match=r"shifted.csv: row 1 \(CSV line 2\).*5 fields but the header has 4.*quote"):
+        read_training_file(path)
+
+
+def test_a_directory_is_not_reported_as_missing(tmp_path):
+    with pytest.raises(DataError, match="is a directory, not a CSV file"):
+        read_training_file(tmp_path)

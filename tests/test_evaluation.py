@@ -316,6 +316,19 @@ def test_cv_command_reports_bad_input(tmp_path, capsys):
     assert "features.nope" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "protocol, drop, fragment",
+    [("lopo", "prompt_name", "have no 'prompt_name' column"), ("group-kfold", "prompt_name", "'prompt_name'"),
+     ("loso", "source", "have no 'source' column"), ("lcoo", None, "two or more labelled files")],
+)
+def test_cv_names_what_a_protocol_lacks(tmp_path, capsys, protocol, drop, fragment):
+    path = write_corpora(tmp_path)[0]
+    if drop:
+        pd.read_csv(path).drop(columns=[drop]).to_csv(path, index=False)
+    assert cv_command(parse(add_cv_arguments, [path, "--protocol", protocol, "--model", "baseline"])) == 2
+    assert fragment in capsys.readouterr().err
+
+
 def test_cv_command_attack_protocol(tmp_path, capsys):
     paths = write_corpora(tmp_path)
     df = synthetic_essays()

@@ -64,7 +64,7 @@ def test_three_row_placeholder_writes_a_valid_submission_without_training(tmp_pa
 
 
 def test_guard_threshold_is_configurable(tmp_path, sample_competition, sample_train):
-    comp, _ = placeholder_competition(tmp_path, sample_competition, n_rows=8)
+    comp, _ = placeholder_competition(tmp_path, sample_competition, n_rows=3)
     config = Config().with_overrides(FAST + ["guard.min_test_rows=2", "features.min_df=2"])
     result = run(config, comp, [sample_train], tmp_path / "s.csv", show_progress=False)
     assert not result.guarded and result.submission["generated"].nunique() > 1

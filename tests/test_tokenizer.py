@@ -87,3 +87,29 @@ def test_word_cache_check_detects_a_disagreement():
     assert not tok._agrees_with_library(TEXTS[:2], tampered)
     with pytest.raises(ValueError, match="encoder"):
         BPETokenizer(encoder="fast").fit(TEXTS).encode(TEXTS)
+
+
+def test_bound_runs_splits_long_words_and_cuts_long_blanks():
+    from daigt.tokenizer import bound_runs
+
+    assert bound_runs("abcdefghij xy" + " " * 9 + "z", max_run=4) == "abcd efgh ij xy    z"
+    assert bound_runs("short words only", max_run=5) == "short words only"
+
+
+def test_ordinary_essays_are_left_unchanged(sample_train):
+    import pandas as pd
+
+    from daigt.tokenizer import bound_runs
+
+    texts = pd.read_csv(sample_train)["text"].tolist()
+    assert [bound_runs(t) for t in texts] == texts
+
+
+def test_a_long_word_is_tokenized_as_its_bounded_form():
+    from daigt.tokenizer import MAX_RUN, bound_runs
+
+    long_word = "ab" * (3 * MAX_RUN)
+    tok = BPETokenizer(vocab_size=300, show_progress=False).fit(TEXTS + [long_word])
+    ids = tok.encode([long_word])[0]
+    assert tok.tokenizer_.decode(ids.tolist()) == bound_runs(long_word)
+    assert tok.tokens([long_word]) == tok.tokens([bound_runs(long_word)])

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Callable, Sequence
 
 from daigt import __version__
-from daigt.config import Config, ConfigError
+from daigt.config import Config, ConfigError, check_local_paths
 
 DESCRIPTION = """\
 DAIGT Kit: tell student essays from LLM-written ones, offline.
@@ -42,9 +44,21 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_config(args: argparse.Namespace) -> Config:
+def load_config(args: argparse.Namespace, check_paths: bool = True) -> Config:
+    """The checked config of a command, before it reads any data; ``check_paths`` also requires the model
+    directories it names to exist here (off for commands that only print or package a config)."""
     config = Config.from_toml(args.config) if getattr(args, "config", None) else Config()
-    return config.with_overrides(getattr(args, "overrides", []))
+    config = config.with_overrides(getattr(args, "overrides", []))
+    if check_paths:
+        check_local_paths(config)
+        if config.transformer.model_dir:  # an explicit model that is not one must not be dropped with a warning
+            from daigt.transformer.checkpoints import find_model_dirs
+
+            try:
+                find_model_dirs(config.transformer.model_dir)
+            except FileNotFoundError as exc:
+                raise ConfigError(f"transformer.model_dir: {exc} (or set it to \"\" to run without)") from None
+    return config
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,15 +74,22 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     from daigt.pipeline import run
+    from daigt.submission import auc_against_labels, check_output_paths, read_labels
 
-    result = run(load_config(args), args.competition_dir, args.train, args.out, show_progress=not args.quiet)
+    config = load_config(args)
+    inputs = [args.competition_dir, *args.train, *(p for p in (args.labels, args.config) if p)]
+    check_output_paths(args.out, inputs)
+    labels = None
+    if args.labels:
+        from daigt.data import read_competition_dir
+
+        labels = read_labels(args.labels, test_ids=read_competition_dir(args.competition_dir).test["id"])
+    result = run(config, args.competition_dir, args.train, args.out, show_progress=not args.quiet)
     print(f"wrote {result.path} ({len(result.submission)} rows{', placeholder guard' if result.guarded else ''})")
     for name, seconds, peak in result.stages.rows:
         print(f"  {name:<24} {seconds:8.2f}s   peak RSS {peak:8.0f} MiB")
-    if args.labels:
-        from daigt.submission import auc_against_labels
-
-        print(f"AUC against {args.labels}: {auc_against_labels(result.submission, args.labels):.4f}")
+    if labels is not None:
+        print(f"AUC against {args.labels}: {auc_against_labels(result.submission, args.labels, labels):.4f}")
     return 0
 
 
@@ -77,7 +98,7 @@ def add_show_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def show_config_command(args: argparse.Namespace) -> int:
-    sys.stdout.write(load_config(args).to_toml(documented=True))
+    sys.stdout.write(load_config(args, check_paths=False).to_toml(documented=True))
     return 0
 
 
@@ -131,11 +152,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     ensure_tokenizers_parallelism()
+    previous = _exit_on_sigterm()
     try:
         return int(args.func(args) or 0)
     except (DataError, ConfigError) as exc:
         print(f"daigt {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: outputs were rolled back on the way here; no traceback needed
+        print(f"daigt {args.command}: interrupted (outputs are either all new or all as before)", file=sys.stderr)
+        return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm():
+    """Turn SIGTERM (a Kaggle or CI timeout, ``kill``) into ``SystemExit(143)`` so that ``finally`` blocks run and
+    no temporary output file is left behind; returns the previous handler (None when none was installed)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        return None
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    return signal.signal(signal.SIGTERM, stop)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,17 +6,26 @@ the four changes that the leave-prompt-out, attack and cross-corpus measurements
 ``PUBLIC_RECIPE`` holds the overrides that restore the recipe exactly. A config is plain data: it loads from
 TOML, every field can be overridden from the command line with ``section.field=value``, and the resolved
 config is written next to every output so a submission can always be traced back to the settings that made it.
+
+Every field declares what it accepts in its annotation -- ``Literal[...]`` for choices, ``Annotated[T, Range(...)]``
+for bounds -- and one loader (:meth:`Config.from_dict`, behind ``from_toml`` and ``with_overrides``) checks all of
+them, then the rules that tie fields together (:func:`check_consistency`), before any data is read. A bad value
+therefore fails in well under a second, naming the field, the value, what is allowed and the default, instead of
+as a traceback after the tokenizer has trained. The checks are hand-written rather than pydantic's because the kit
+ships as vendored wheels into an offline Kaggle image: one more compiled dependency (pydantic-core) per Python
+version and platform, for ~100 lines of code, is not worth it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -39,16 +48,36 @@ class ConfigError(ValueError):
     """A config file or override that cannot be applied; the message says which key and how to fix it."""
 
 
-CHOICES = {
-    ("TokenizerConfig", "normalizer"): ("nfc", "nfkc", "none"),
-    ("TokenizerConfig", "fit_on"): ("test", "train+test"),
-    ("TokenizerConfig", "encoder"): ("word-cache", "tokenizers"),
-    ("FeatureConfig", "vocabulary_from"): ("test", "train+test"),
-    ("EnsembleConfig", "averaging"): ("probability", "rank"),
-    ("LightGBMConfig", "selection"): ("df", "chi2"),
-    ("AugmentConfig", "typo_mode"): ("append", "replace"),
-    ("StyleConfig", "model"): ("logistic", "lightgbm"),
-}
+@dataclass(frozen=True)
+class Range:
+    """Bounds of a numeric field, declared with the field: ``seed: Annotated[int, Range(0, 2**32 - 1)]``.
+
+    ``low_open`` / ``high_open`` exclude the bound itself (``Range(0, low_open=True)`` is "> 0").
+    """
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def __contains__(self, value: float) -> bool:
+        if value != value:  # NaN is in no range
+            return False
+        above = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        below = self.high is None or (value < self.high if self.high_open else value <= self.high)
+        return above and below
+
+    def __str__(self) -> str:
+        if self.low is not None and self.high is not None:
+            left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+            return f"in {left}{_number(self.low)}, {_number(self.high)}{right}"
+        if self.low is not None:
+            return f"{'>' if self.low_open else '>='} {_number(self.low)}"
+        return f"{'<' if self.high_open else '<='} {_number(self.high)}"
+
+
+def _number(value: float) -> str:
+    return f"{value:_}".replace("_", ",") if isinstance(value, int) and abs(value) >= 10_000 else f"{value:g}"
 
 
 @dataclass(frozen=True)
@@ -68,7 +97,7 @@ class DataConfig:
     the hidden test's character-substitution obfuscation)."""
     dedupe: bool = True
     """Drop training texts that occur more than once across all training files (first occurrence kept)."""
-    max_train_rows: int = 0
+    max_train_rows: Annotated[int, Range(0)] = 0
     """Cap on training rows after de-duplication (0 = no cap); a stratified, seeded sample is kept."""
 
 
@@ -76,11 +105,11 @@ class DataConfig:
 class AugmentConfig:
     """Training-time character noise on machine essays, so typos stop meaning "human"."""
 
-    typo_rate: float = 0.0
+    typo_rate: Annotated[float, Range(0, 1)] = 0.0
     """Share of machine training essays given random typos (0 = off; ~0.3 was reported to help privately)."""
-    typo_char_noise: float = 0.02
+    typo_char_noise: Annotated[float, Range(0, 1)] = 0.02
     """Share of characters changed in a chosen essay (swaps, deletions, insertions, case flips)."""
-    typo_mode: str = "append"
+    typo_mode: Literal["append", "replace"] = "append"
     """``append`` adds noisy copies next to the clean essays; ``replace`` swaps them in."""
 
 
@@ -89,9 +118,9 @@ class PseudoLabelConfig:
     """Refit once with the most confident test essays added as training rows (transductive)."""
 
     enabled: bool = True
-    low_quantile: float = 0.1
+    low_quantile: Annotated[float, Range(0, 1)] = 0.1
     """Test essays scored at or below this quantile join as human."""
-    high_quantile: float = 0.9
+    high_quantile: Annotated[float, Range(0, 1)] = 0.9
     """Test essays scored at or above this quantile join as machine."""
 
 
@@ -99,21 +128,21 @@ class PseudoLabelConfig:
 class TokenizerConfig:
     """Byte-level BPE trained at run time (the public recipe trains it on the test essays)."""
 
-    vocab_size: int = 30522
+    vocab_size: Annotated[int, Range(1, 10_000_000)] = 30522
     """Target vocabulary size, special tokens included."""
-    min_frequency: int = 0
+    min_frequency: Annotated[int, Range(0)] = 0
     """Minimum pair frequency for a merge; 0 is the ``tokenizers`` default the public recipe used."""
     lowercase: bool = False
     """Lowercase before BPE (the recipe keeps case: capitalisation habits differ between students and LLMs)."""
-    normalizer: str = "nfc"
+    normalizer: Literal["nfc", "nfkc", "none"] = "nfc"
     """One of ``nfc``, ``nfkc``, ``none``."""
     special_tokens: tuple[str, ...] = ("[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]")
     """Reserved tokens; never emitted while encoding essays, kept for compatibility with the recipe's vocab."""
-    fit_on: str = "test"
+    fit_on: Literal["test", "train+test"] = "test"
     """Texts the tokenizer is trained on: ``test`` (public recipe) or ``train+test``."""
-    batch_size: int = 1024
+    batch_size: Annotated[int, Range(1)] = 1024
     """Essays per encoding batch; bounds the memory of one encoding step."""
-    encoder: str = "word-cache"
+    encoder: Literal["word-cache", "tokenizers"] = "word-cache"
     """``word-cache`` BPE-encodes each distinct word once (same ids, ~3x faster; checked against the library
     on every batch) or ``tokenizers`` encodes every essay with the library."""
 
@@ -122,21 +151,21 @@ class TokenizerConfig:
 class FeatureConfig:
     """TF-IDF over word n-grams of BPE tokens."""
 
-    ngram_range: tuple[int, int] = (3, 5)
+    ngram_range: tuple[Annotated[int, Range(1, 16)], Annotated[int, Range(1, 16)]] = (3, 5)
     """Smallest and largest n of the token n-grams."""
-    min_df: int = 1
+    min_df: Annotated[int, Range(1)] = 1
     """Minimum number of vocabulary documents an n-gram must occur in (``min_df=2`` is a reported private-LB
     improvement and the usual cure for running out of memory)."""
-    max_df: float = 1.0
+    max_df: Annotated[float, Range(0, 1, low_open=True)] = 1.0
     """Drop n-grams occurring in more than this fraction of vocabulary documents."""
     sublinear_tf: bool = True
     """Use ``1 + log(tf)``: long essays should not win by repetition."""
-    vocabulary_from: str = "test"
+    vocabulary_from: Literal["test", "train+test"] = "test"
     """Texts the n-gram vocabulary is learned from: ``test`` (public recipe) or ``train+test``."""
-    chunk_docs: int = 4096
+    chunk_docs: Annotated[int, Range(1)] = 4096
     """Documents featurized per chunk, and at most ``256 * chunk_docs`` tokens (long essays make chunks
     shorter); bounds the peak memory of the n-gram counting."""
-    n_jobs: int = 0
+    n_jobs: Annotated[int, Range(0)] = 0
     """Threads counting chunks; 0 = all cores. Each thread holds one chunk's working memory."""
 
 
@@ -144,9 +173,9 @@ class FeatureConfig:
 class MNBConfig:
     """MultinomialNB member."""
 
-    weight: float = 0.07
+    weight: Annotated[float, Range(0)] = 0.07
     """Voting weight; 0 switches the member off."""
-    alpha: float = 0.02
+    alpha: Annotated[float, Range(0, low_open=True)] = 0.02
     """Additive smoothing; small, because TF-IDF rows are L2-normalised fractions, not counts."""
 
 
@@ -154,51 +183,51 @@ class MNBConfig:
 class SGDConfig:
     """Linear model trained by SGD (the recipe's strongest single member)."""
 
-    weight: float = 0.31
+    weight: Annotated[float, Range(0)] = 0.31
     """Voting weight; 0 switches the member off."""
-    loss: str = "modified_huber"
-    """``modified_huber`` gives probabilities; ``log_loss`` also works."""
-    max_iter: int = 8000
-    tol: float = 1e-4
+    loss: Literal["modified_huber", "log_loss"] = "modified_huber"
+    """``modified_huber`` or ``log_loss``: the ensemble needs probabilities, which ``hinge`` cannot give."""
+    max_iter: Annotated[int, Range(1)] = 8000
+    tol: Annotated[float, Range(0)] = 1e-4
 
 
 @dataclass(frozen=True)
 class LogisticConfig:
     """Logistic regression member (off in the public recipe)."""
 
-    weight: float = 0.0
+    weight: Annotated[float, Range(0)] = 0.0
     """Voting weight; 0 switches the member off."""
-    C: float = 10.0
+    C: Annotated[float, Range(0, low_open=True)] = 10.0
     """Inverse regularisation strength."""
-    max_iter: int = 1000
+    max_iter: Annotated[int, Range(1)] = 1000
 
 
 @dataclass(frozen=True)
 class LightGBMConfig:
     """LightGBM member; the recipe's hyper-parameters. ``weight = 0`` switches it off."""
 
-    weight: float = 0.0
+    weight: Annotated[float, Range(0)] = 0.0
     """Voting weight; 0 switches the member off. The recipe used 0.31, but on unseen prompts it lowered AUC
     here (README, "Generalisation") and it is the slowest member by far."""
-    n_estimators: int = 1500
-    learning_rate: float = 0.05073909898961407
-    colsample_bytree: float = 0.726023996436955
-    colsample_bynode: float = 0.5803681307354022
-    reg_alpha: float = 8.562963348932286
-    reg_lambda: float = 4.893256185259296
-    min_child_samples: int = 115
-    max_depth: int = 23
-    max_bin: int = 898
-    num_leaves: int = 31
-    max_features: int = 2000
+    n_estimators: Annotated[int, Range(1)] = 1500
+    learning_rate: Annotated[float, Range(0, low_open=True)] = 0.05073909898961407
+    colsample_bytree: Annotated[float, Range(0, 1, low_open=True)] = 0.726023996436955
+    colsample_bynode: Annotated[float, Range(0, 1, low_open=True)] = 0.5803681307354022
+    reg_alpha: Annotated[float, Range(0)] = 8.562963348932286
+    reg_lambda: Annotated[float, Range(0)] = 4.893256185259296
+    min_child_samples: Annotated[int, Range(1)] = 115
+    max_depth: Annotated[int, Range(-1)] = 23
+    max_bin: Annotated[int, Range(2)] = 898
+    num_leaves: Annotated[int, Range(2, 131072)] = 31
+    max_features: Annotated[int, Range(0)] = 2000
     """Columns LightGBM sees, the best by ``selection``; 0 keeps all. Columns in fewer than
     ``min_child_samples`` training essays can never split and are always dropped first (no tree changes).
     LightGBM's time per round grows with the non-zeros it keeps: at 45k/9k the 2,000 chi2-best columns fit
     several times faster than all ~19k splittable ones, with higher unseen-prompt AUC (bench/README.md)."""
-    selection: str = "chi2"
+    selection: Literal["df", "chi2"] = "chi2"
     """How the ``max_features`` columns are ranked: ``chi2`` (against the training labels) or ``df`` (training
     document frequency, label-free)."""
-    n_jobs: int = 0
+    n_jobs: Annotated[int, Range(0)] = 0
     """Threads; 0 = all cores."""
 
 
@@ -206,9 +235,9 @@ class LightGBMConfig:
 class StyleConfig:
     """Cheap style/readability features (typo rate, punctuation, sentence lengths, type/token ratio)."""
 
-    weight: float = 0.1
+    weight: Annotated[float, Range(0)] = 0.1
     """Weight of the style model against the TF-IDF members' total weight; 0 switches it off."""
-    model: str = "logistic"
+    model: Literal["logistic", "lightgbm"] = "logistic"
     """``logistic`` or ``lightgbm``."""
 
 
@@ -216,12 +245,12 @@ class StyleConfig:
 class EmbeddingConfig:
     """Mean-pooled embeddings of a frozen local encoder + logistic regression (needs the torch extra)."""
 
-    weight: float = 0.0
+    weight: Annotated[float, Range(0)] = 0.0
     """Weight against the TF-IDF members' total weight; 0 switches it off."""
     model_dir: str = ""
     """Local encoder checkpoint directory (e.g. all-MiniLM-L6-v2 or a DeBERTa-v3 snapshot)."""
-    max_length: int = 256
-    batch_size: int = 32
+    max_length: Annotated[int, Range(1)] = 256
+    batch_size: Annotated[int, Range(1)] = 32
     cache_dir: str = ""
     """Where embeddings are cached between runs (per text, model and max_length); empty = no cache."""
 
@@ -230,7 +259,7 @@ class EmbeddingConfig:
 class EnsembleConfig:
     """Members and how their scores are combined. A member with weight 0 is not fitted at all."""
 
-    averaging: str = "rank"
+    averaging: Literal["rank", "probability"] = "rank"
     """``rank`` (weighted mean of normalised ranks; measured better on unseen prompts) or ``probability``
     (weighted soft voting, the public recipe)."""
     mnb: MNBConfig = field(default_factory=MNBConfig)
@@ -247,11 +276,11 @@ class TransformerConfig:
 
     model_dir: str = ""
     """Directory of a checkpoint saved by ``daigt train-transformer`` (one sub-folder per fold allowed); empty = off."""
-    weight: float = 0.5
+    weight: Annotated[float, Range(0, 1)] = 0.5
     """Weight of the transformer's ranks in the blend (the TF-IDF ensemble gets ``1 - weight``)."""
-    batch_size: int = 32
+    batch_size: Annotated[int, Range(1)] = 32
     """Essays per inference batch."""
-    max_length: int = 512
+    max_length: Annotated[int, Range(1)] = 512
     """Tokens per essay; longer essays are truncated."""
     allow_cpu: bool = False
     """Let the Kaggle submission kernel use an attached transformer without a GPU (a 5-fold DeBERTa on 9,000
@@ -262,7 +291,7 @@ class TransformerConfig:
 class GuardConfig:
     """The commit-time guard: Kaggle first runs a kernel on a 3-row placeholder test set."""
 
-    min_test_rows: int = 6
+    min_test_rows: Annotated[int, Range(0)] = 6
     """With fewer test rows than this, no model is trained: the submission gets 0.5 for every essay, written
     in well under a second. Kaggle's placeholder has 3 rows, the hidden test about 9,000."""
     rehearsal_rows: int = 1000
@@ -276,7 +305,7 @@ class GuardConfig:
 class Config:
     """Everything a run needs besides its input files."""
 
-    seed: int = 42
+    seed: Annotated[int, Range(0, 2**32 - 1)] = 42
     """Seed for every random choice (sampling, SGD, LightGBM, augmentation): same inputs, same submission."""
     data: DataConfig = field(default_factory=DataConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -290,18 +319,15 @@ class Config:
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, values: dict[str, Any], source: str = "config") -> Config:
-        return _build(cls, values, source)
+        """Build and check a config: every field's type and declared range or choices, then the rules that
+        tie fields together. Nothing else in the kit needs to re-check a value."""
+        config = _build(cls, values, source, "")
+        check_consistency(config, source)
+        return config
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Config:
-        path = Path(path)
-        try:
-            values = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: config file not found") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc}); fix the syntax") from None
-        return cls.from_dict(values, source=str(path))
+        return cls.from_dict(_load_toml(Path(path)), source=str(path))
 
     def with_overrides(self, overrides: list[str] | tuple[str, ...]) -> Config:
         """Apply ``section.field=value`` strings (values parsed as TOML, bare words as strings)."""
@@ -335,49 +361,147 @@ class Config:
         return write_text_atomic(Path(path), self.to_toml())
 
 
+def _load_toml(path: Path) -> dict[str, Any]:
+    fix = "Fix: pass a TOML file to --config (`daigt config > my.toml` writes one with every field)."
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found. {fix}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a config file. {fix}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at offset {exc.start}). "
+            "Fix: re-save the config file as UTF-8."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file ({exc.strerror}). {fix}") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix: correct the syntax at that line.") from None
+
+
+def _build(cls: type, values: Any, source: str, prefix: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(
+            f"{source}: {prefix[:-1]} = {values!r} is not a table of fields. "
+            f"Fix: write its fields under a [{prefix[:-1]}] header (see `daigt config`)."
+        )
+    hints = get_type_hints(cls, include_extras=True)
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown field(s) {[prefix + u for u in unknown]}; known fields: {sorted(fields)}. "
+            "Fix: correct the name (`daigt config` lists every field)."
+        )
+    kwargs = {}
+    for name, value in values.items():
+        hint, key = hints[name], prefix + name
+        if dataclasses.is_dataclass(hint):
+            kwargs[name] = _build(hint, value, source, key + ".")
+        else:
+            try:
+                kwargs[name] = check_value(value, hint, f"{source}: {key}", default=fields[name].default)
+            except ConfigError as exc:
+                doc = field_docs().get(key)
+                raise ConfigError(f"{exc} ({key}: {doc})" if doc else str(exc)) from None
+    return cls(**kwargs)
+
+
+def check_value(value: Any, hint: Any, where: str, default: Any = dataclasses.MISSING) -> Any:
+    """``value`` converted to ``hint`` (an int is a valid float), or a :class:`ConfigError` that names the field,
+    the value, what is allowed and the fix. ``hint`` may be ``Annotated[T, Range(...)]``, ``Literal[...]``, a
+    tuple of such types, or a plain ``int`` / ``float`` / ``str`` / ``bool``."""
+    fix = "" if default is dataclasses.MISSING else f" (default {_toml_value(default)})"
+    if get_origin(hint) is Annotated:
+        base, *marks = get_args(hint)
+        value = check_value(value, base, where, default)
+        for mark in marks:
+            if isinstance(mark, Range) and value not in mark:
+                raise ConfigError(f"{where} = {value!r} is out of range. Fix: use a value {mark}{fix}.")
+        return value
+    if get_origin(hint) is Literal:
+        choices = list(get_args(hint))
+        if value not in choices:
+            raise ConfigError(f"{where} = {value!r} is not allowed. Fix: use one of {choices}{fix}.")
+        return value
+    if get_origin(hint) is tuple:
+        items = get_args(hint)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}. Fix: write it as a TOML list{fix}.")
+        if len(items) == 2 and items[1] is Ellipsis:
+            return tuple(check_value(v, items[0], where) for v in value)
+        if len(value) != len(items):
+            raise ConfigError(f"{where}: expected {len(items)} values, got {len(value)}. Fix: write a list like{fix}.")
+        return tuple(check_value(v, item, f"{where}[{i}]") for i, (v, item) in enumerate(zip(value, items)))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if hint in (int, float, str, bool) and type(value) is not hint:
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}. Fix: write a TOML {hint.__name__}{fix}.")
+    if hint is float and not math.isfinite(value):
+        raise ConfigError(f"{where} = {value!r}: expected a finite number. Fix: write a finite number{fix}.")
+    return value
+
+
+def check_consistency(config: Config, source: str = "config") -> None:
+    """The rules that tie fields together, checked at load time like the single-field ranges."""
+    low, high = config.features.ngram_range
+    if low > high:
+        raise ConfigError(
+            f"{source}: features.ngram_range = [{low}, {high}]: the smallest order is above the largest. "
+            f"Fix: write [smallest, largest], e.g. [{high}, {low}]."
+        )
+    pl = config.pseudo_label
+    if not pl.low_quantile < pl.high_quantile:
+        raise ConfigError(
+            f"{source}: pseudo_label.low_quantile = {pl.low_quantile} is not below pseudo_label.high_quantile = "
+            f"{pl.high_quantile}. Fix: use low < high (default 0.1 and 0.9), or pseudo_label.enabled = false."
+        )
+    ens = config.ensemble
+    if not any(m.weight > 0 for m in (ens.mnb, ens.sgd, ens.logistic, ens.lightgbm)):
+        raise ConfigError(
+            f"{source}: ensemble.mnb/sgd/logistic/lightgbm.weight are all 0: the TF-IDF ensemble has no member "
+            "(style and embedding weights are relative to its total). Fix: give at least one of them a weight "
+            "> 0, e.g. ensemble.sgd.weight = 0.31."
+        )
+    if ens.embedding.weight > 0 and not ens.embedding.model_dir:
+        raise ConfigError(
+            f"{source}: ensemble.embedding.weight = {ens.embedding.weight} needs ensemble.embedding.model_dir. "
+            "Fix: set it to a local encoder directory, or set the weight to 0."
+        )
+    specials = config.tokenizer.special_tokens
+    if any(not t for t in specials) or len(set(specials)) != len(specials):
+        raise ConfigError(
+            f"{source}: tokenizer.special_tokens = {list(specials)}: tokens must be distinct and non-empty. "
+            "Fix: remove the empty or repeated entries."
+        )
+
+
+def check_local_paths(config: Config, source: str = "config") -> None:
+    """Model directories must exist on this machine when a run is going to use them.
+
+    Kept apart from :meth:`Config.from_dict`: a config written for Kaggle (``/kaggle/input/...``) must still
+    load on the machine that prepares the kernel.
+    """
+    wanted = [("transformer.model_dir", config.transformer.model_dir)]
+    if config.ensemble.embedding.weight > 0:
+        wanted.append(("ensemble.embedding.model_dir", config.ensemble.embedding.model_dir))
+    for key, value in wanted:
+        if value and not Path(value).is_dir():
+            state = "is not a directory" if Path(value).exists() else "does not exist"
+            raise ConfigError(
+                f"{source}: {key} = {value!r} {state}. Fix: point it at a local checkpoint directory, or set "
+                f"{key} = \"\" to run without it."
+            )
+
+
 def _parse_value(raw: str) -> Any:
     try:
         return tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         return raw
-
-
-def _build(cls: type, values: Any, where: str) -> Any:
-    if not isinstance(values, dict):
-        raise ConfigError(f"{where}: expected a table of fields for {cls.__name__}")
-    hints = get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ConfigError(f"{where}: unknown field(s) {unknown}; known fields: {sorted(known)}")
-    kwargs = {}
-    for name, value in values.items():
-        hint = hints[name]
-        if dataclasses.is_dataclass(hint):
-            kwargs[name] = _build(hint, value, f"{where}.{name}" if where else name)
-        else:
-            kwargs[name] = _coerce(value, hint, f"{where}: field {name!r}")
-            choices = CHOICES.get((cls.__name__, name))
-            if choices and kwargs[name] not in choices:
-                raise ConfigError(f"{where}: field {name!r} = {kwargs[name]!r}; use one of {list(choices)}")
-    return cls(**kwargs)
-
-
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    origin = getattr(hint, "__origin__", None)
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        item_type = hint.__args__[0]
-        items = tuple(_coerce(v, item_type, where) for v in value)
-        if len(hint.__args__) == 2 and hint.__args__[1] is not Ellipsis and len(items) != 2:
-            raise ConfigError(f"{where}: expected 2 values, got {len(items)}")
-        return items
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if hint in (int, float, str, bool) and not (type(value) is hint):
-        raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}")
-    return value
 
 
 def field_docs() -> dict[str, str]:

@@ -347,12 +347,18 @@ def _empty_canonical() -> pd.DataFrame:
 
 
 def _read_csv(path: Path, required: Sequence[str], what: str) -> pd.DataFrame:
+    noun = what if what.endswith("file") else f"{what} file"
+    if path.is_dir():
+        raise DataError(
+            f"{path}: is a directory, not a CSV file (column: -, row: -). Fix: pass the {noun} itself, e.g. "
+            f"{path / '*.csv'} for every CSV in it."
+        )
     if not path.is_file():
-        raise DataError(f"{path}: file not found (column: -, row: -). Fix: check the path of the {what} file.")
+        raise DataError(f"{path}: file not found (column: -, row: -). Fix: check the path of the {noun}.")
     if path.stat().st_size == 0:
         raise DataError(
             f"{path}: column: all, row 1 (CSV line 1): the file is empty (0 bytes). "
-            f"Fix: write the {what} file again with a header line and its rows."
+            f"Fix: write the {noun} again with a header line and its rows."
         )
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8", engine="c")
@@ -361,17 +367,32 @@ def _read_csv(path: Path, required: Sequence[str], what: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError:
         raise DataError(
             f"{path}: column: all, row 1 (CSV line 1): the file holds no header and no rows. "
-            f"Fix: write the {what} file again with a header line and its rows."
+            f"Fix: write the {noun} again with a header line and its rows."
         ) from None
     except pd.errors.ParserError as exc:
         raise DataError(
-            f"{path}: column: unknown, {exc} (row numbers are CSV lines). Fix: quote every field that contains "
-            "commas, quotes or line breaks (re-save it with pandas.DataFrame.to_csv or another CSV writer)."
+            f"{path}: column: unknown, {str(exc).strip()} (row numbers are CSV lines). Fix: quote every field that "
+            "contains commas, quotes or line breaks (re-save it with pandas.DataFrame.to_csv or another CSV writer)."
         ) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        raise _shifted_columns_error(path, frame)
     frame.columns = [str(c).strip() for c in frame.columns]
     if required:
         _require_columns(path, frame, required, f"{what} layout ({','.join(required)})")
     return frame
+
+
+def _shifted_columns_error(path: Path, frame: pd.DataFrame) -> DataError:
+    """pandas reads a first data row with more fields than the header as "the leading fields are an index" and
+    shifts every column left, which would otherwise surface as a wrong value in every row."""
+    n_extra = frame.index.nlevels
+    lines = _record_start_lines(path, 1)
+    line = f"CSV line {lines[0]}" if lines else "CSV line 2"
+    return DataError(
+        f"{path}: row 1 ({line}), all columns: the row has {len(frame.columns) + n_extra} fields but the header "
+        f"has {len(frame.columns)} ({','.join(map(str, frame.columns))}), so every column would be shifted. "
+        "Fix: quote the fields that contain commas (e.g. \"Hello, world\") or remove the extra separators."
+    )
 
 
 def _require_columns(path: Path, frame: pd.DataFrame, required: Sequence[str], layout: str, other: str = "") -> None:

@@ -674,6 +674,7 @@ def folds_from_args(args: argparse.Namespace, config: Config) -> tuple[pd.DataFr
             raise EvaluationError("attack: no attack file; pass --attack FILE or an input file named *attack*")
         paths = [p for p in paths if p not in attack_paths] + attack_paths
     df = _read_files(paths, config)
+    _check_protocol_inputs(df, args.protocol)
     seed = config.seed
     with _collect_warnings() as notes:
         if args.protocol == "group-kfold":
@@ -691,6 +692,33 @@ def folds_from_args(args: argparse.Namespace, config: Config) -> tuple[pd.DataFr
                 df[~is_attack].reset_index(drop=True), df[is_attack].reset_index(drop=True), seed, args.human_split
             )
     return df, folds, notes
+
+
+GROUP_COLUMNS = {"group-kfold": "prompt_name", "lopo": "prompt_name", "loso": "source"}
+
+
+def _check_protocol_inputs(df: pd.DataFrame, protocol: str) -> None:
+    """Refuse inputs a protocol cannot split honestly, naming the files and the fix, before any fold is fitted.
+
+    A file without the grouping column reads as one group 'unknown', which would otherwise end in a skipped fold
+    and a generic "no fold" message.
+    """
+    files = _column(df, "file")
+    if protocol == "lcoo" and len(set(files)) < 2:
+        raise EvaluationError(
+            f"lcoo: holds out one input file at a time and trains on the others, but only {sorted(set(files))} "
+            "was given. Fix: pass two or more labelled files, or use --protocol lopo / group-kfold for one file."
+        )
+    column = GROUP_COLUMNS.get(protocol)
+    if column is None:
+        return
+    values = _column(df, column)
+    lacking = sorted({f for f in set(files) if set(values[files == f]) <= {"unknown", ""}})
+    if lacking:
+        raise EvaluationError(
+            f"{protocol}: {lacking} have no {column!r} column (every row reads 'unknown'), so {protocol} cannot "
+            f"hold out by {column}. Fix: add a {column!r} column to those files, or leave them out."
+        )
 
 
 class _collect_warnings:
@@ -755,6 +783,7 @@ def report_command(args: argparse.Namespace) -> int:
     from daigt.report import write_report
 
     try:
+        load_config(args)  # a bad --config / --set fails here, also with --from
         if args.source_dir:
             result = EvalResult.load(args.source_dir)
         elif args.files:

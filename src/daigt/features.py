@@ -36,6 +36,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from tqdm.auto import tqdm
 
+from daigt.data import DataError
 from daigt.parallel import ordered_map, thread_count
 from daigt.tokenizer import EncodedCorpus
 
@@ -66,7 +67,9 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
     If ``min_df`` is an integer larger than the number of vocabulary documents (e.g. ``min_df=5`` on Kaggle's
     3-row placeholder test set), it falls back to 1 with a logged warning instead of failing; the value used is
     ``min_df_``. An empty vocabulary (e.g. ``min_df=2`` on 3 unrelated essays, where scikit-learn raises "After
-    pruning, no terms remain") raises ``ValueError`` naming the setting to change.
+    pruning, no terms remain", or test texts of one token each) does not fail either: ``min_df`` / ``max_df`` are
+    relaxed, then the lower order, each with a warning (the orders used are ``ngram_range_``); see
+    :meth:`_fit_vocabulary`.
 
     Smoothing: with ``smooth_idf=False`` a vocabulary n-gram absent from every document of ``X`` gets the idf
     of an n-gram present in one document (scikit-learn would give it an infinite idf).
@@ -158,40 +161,82 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
         if vocabulary_from is None:
             counts = self._fit_vocabulary(corpus, keep_counts=True)
             return counts, counts.copy() if keep_vocabulary_counts else None
-        vocabulary_counts = self._fit_vocabulary(as_corpus(vocabulary_from), keep_counts=keep_vocabulary_counts)
+        vocabulary_counts = self._fit_vocabulary(as_corpus(vocabulary_from), keep_counts=keep_vocabulary_counts,
+                                                 fallback_corpus=corpus)
         return self._count_matrix(corpus), vocabulary_counts
 
-    def _fit_vocabulary(self, vocab_corpus: EncodedCorpus, keep_counts: bool = False) -> sp.csr_matrix | None:
-        """Learn keys, prefixes and columns; with ``keep_counts``, also return the count matrix of the corpus."""
+    def _fit_vocabulary(
+        self, vocab_corpus: EncodedCorpus, keep_counts: bool = False, fallback_corpus: EncodedCorpus | None = None
+    ) -> sp.csr_matrix | None:
+        """Learn keys, prefixes and columns; with ``keep_counts``, also return the count matrix of the corpus.
+
+        When no n-gram passes, the settings are relaxed step by step, each with a warning, rather than failing
+        a run that can still be scored: ``min_df`` / ``max_df`` off, then shorter n-grams (down to single
+        tokens), then -- when the vocabulary documents hold no token at all -- the vocabulary of
+        ``fallback_corpus`` (the training documents). The values used are ``min_df_`` and ``ngram_range_``.
+        """
         min_n, max_n = self._check_params()
         n_docs = len(vocab_corpus)
-        self.vocab_size_ = self._id_space(vocab_corpus)
-        self.min_df_, min_count, max_count = self._document_count_bounds(n_docs)
         self.n_vocabulary_docs_ = n_docs
+        min_df, min_count, max_count = self._document_count_bounds(n_docs)
+        attempts = [(min_n, min_df, min_count, max_count)]
+        if min_count > 1 or max_count < n_docs:
+            attempts.append((min_n, 1, 1.0, float(n_docs)))
+        attempts += [(n, 1, 1.0, float(n_docs)) for n in range(min_n - 1, 0, -1)]
+        corpus = vocab_corpus
+        for attempt, (n, min_df, min_count, max_count) in enumerate(attempts):
+            found = self._try_vocabulary(corpus, (n, max_n), min_df, min_count, max_count, keep_counts)
+            if found is not None:
+                break
+            if attempt + 1 < len(attempts):
+                log.warning(
+                    "no n-gram of order %d..%d occurs in >= %s of the %d vocabulary documents; retrying with "
+                    "min_df=1, max_df=1.0, orders %d..%d", n, max_n, min_df, n_docs, attempts[attempt + 1][0], max_n,
+                )
+        else:
+            found = self._vocabulary_from_fallback(vocab_corpus, fallback_corpus, max_n, keep_counts)
+            corpus = fallback_corpus
+        log.info("n-gram vocabulary: %d columns (%s) from %d documents", self.n_features_,
+                 ", ".join(f"{k}-grams {len(self.ngram_keys_[k])}" for k in sorted(self.ngram_keys_)), len(corpus))
+        if not keep_counts:
+            return None
+        if corpus is not vocab_corpus:
+            return self._count_matrix(vocab_corpus)
+        chunks = self._chunks(vocab_corpus.offsets)
+        return self._assemble(n_docs, chunks, self._map(lambda ab: self._found_chunk(found, *ab), chunks))
 
-        V = self.vocab_size_
-        self.direct_order_ = direct_order(V, max_n)
-        ngram_keys, prefix_keys, found = self._learn_keys(vocab_corpus, min_count, max_count, keep_counts)
+    def _vocabulary_from_fallback(self, vocab_corpus, fallback_corpus, max_n: int, keep_counts: bool):
+        n_docs, n_tokens = len(vocab_corpus), len(vocab_corpus.ids)
+        if fallback_corpus is not None and len(fallback_corpus.ids):
+            log.warning(
+                "the %d vocabulary documents hold %d tokens and no n-gram; learning the vocabulary from the %d "
+                "other documents instead (the scored documents share none of it: their scores will be flat)",
+                n_docs, n_tokens, len(fallback_corpus),
+            )
+            found = self._try_vocabulary(fallback_corpus, (1, max_n), 1, 1.0, float(len(fallback_corpus)), keep_counts)
+            if found is not None:
+                return found
+        raise DataError(
+            f"texts: no n-gram of order 1..{max_n} occurs in any of the {n_docs} vocabulary documents "
+            f"({n_tokens} tokens in all) or the training documents: every text is empty after cleaning. "
+            "Fix: check the text columns, or switch off data.strip_anonymisation / data.drop_unseen_chars if they "
+            "removed everything."
+        )
 
-        self.ngram_keys_ = ngram_keys
-        self.prefix_keys_ = prefix_keys
-        sizes = [len(ngram_keys[k]) for k in range(min_n, max_n + 1)]
+    def _try_vocabulary(self, corpus: EncodedCorpus, orders: tuple[int, int], min_df, min_count: float,
+                        max_count: float, keep_counts: bool):
+        """Fitted state for one setting; returns ``found`` (see :meth:`_learn_keys`), or None if no n-gram passes."""
+        min_n, max_n = orders
+        self.ngram_range_, self.min_df_ = orders, min_df
+        self.vocab_size_ = self._id_space(corpus)
+        self.direct_order_ = direct_order(self.vocab_size_, max_n)
+        self.ngram_keys_, self.prefix_keys_, found = self._learn_keys(corpus, min_count, max_count, keep_counts)
+        sizes = [len(self.ngram_keys_[k]) for k in range(min_n, max_n + 1)]
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.column_offsets_ = {k: int(starts[k - min_n]) for k in range(min_n, max_n + 1)}
         self.n_features_ = int(starts[-1])
         self.__dict__.pop("_lookup_cache", None)
-        if self.n_features_ == 0:
-            raise ValueError(
-                f"no n-gram of order {min_n}..{max_n} occurs in >= {self.min_df_} of the {n_docs} vocabulary "
-                f"documents ({len(vocab_corpus.ids)} tokens in all); lower features.min_df (or the lower end of "
-                "features.ngram_range), or check that the vocabulary texts are not empty"
-            )
-        log.info("n-gram vocabulary: %d columns (%s) from %d documents", self.n_features_,
-                 ", ".join(f"{k}-grams {n}" for k, n in zip(range(min_n, max_n + 1), sizes)), n_docs)
-        if not keep_counts:
-            return None
-        chunks = self._chunks(vocab_corpus.offsets)
-        return self._assemble(n_docs, chunks, self._map(lambda ab: self._found_chunk(found, *ab), chunks))
+        return found if self.n_features_ else None
 
     def _learn_keys(self, corpus: EncodedCorpus, min_count: float, max_count: float, keep_counts: bool):
         """``(vocabulary keys, prefix keys, found)`` by order; ``found[k]`` = (document, column) of each hit.
@@ -199,7 +244,7 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
         Works on the whole vocabulary corpus: per surviving position ~40 bytes at the widest step
         (:func:`unique_inverse`), positions shrinking with the order.
         """
-        min_n, max_n = int(self.ngram_range[0]), int(self.ngram_range[1])
+        min_n, max_n = self.ngram_range_
         V, n_docs = self.vocab_size_, len(corpus)
         ids = corpus.ids
         doc_of_pos, remaining = token_positions(corpus.offsets, max_n)
@@ -249,12 +294,12 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
         return ngram_keys, prefix_keys, found
 
     def _first_table_order(self) -> int:
-        max_n = int(self.ngram_range[1])
+        max_n = self.ngram_range_[1]
         return next(k for k in range(1, max_n + 1) if self._has_table(k))
 
     def _has_table(self, order: int) -> bool:
         """Orders looked up in a table: vocabulary orders, and prefixes once keys are rank-based."""
-        min_n, max_n = int(self.ngram_range[0]), int(self.ngram_range[1])
+        min_n, max_n = self.ngram_range_
         return order >= min_n or self.direct_order_ <= order < max_n
 
     def _found_chunk(self, found: dict[int, tuple[np.ndarray, np.ndarray]], start: int, stop: int):
@@ -289,12 +334,6 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
             min_df = 1
         min_count = float(min_df) if isinstance(min_df, Integral) else float(min_df) * n_docs
         max_count = float(self.max_df) if isinstance(self.max_df, Integral) else float(self.max_df) * n_docs
-        if max_count < min_count:
-            raise ValueError(
-                f"max_df={self.max_df!r} allows fewer documents ({max_count:g}) than min_df={min_df!r} "
-                f"requires ({min_count:g}) among {n_docs} vocabulary documents; raise features.max_df or "
-                "lower features.min_df"
-            )
         return min_df, min_count, max_count
 
     def _check_params(self) -> tuple[int, int]:
@@ -361,7 +400,7 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
 
     def _count_chunk(self, corpus: EncodedCorpus, start: int, stop: int) -> tuple[np.ndarray, ...]:
         """``(row, column, count)`` of every vocabulary n-gram in documents ``start:stop``, sorted by row, column."""
-        min_n, max_n = self._check_params()
+        min_n, max_n = self.ngram_range_
         V, F = self.vocab_size_, self.n_features_
         lookups = self._lookups()
         offsets = corpus.offsets[start : stop + 1]
@@ -468,7 +507,7 @@ class _Lookups:
     def __init__(self, vec: NgramTfidfVectorizer):
         import pandas as pd
 
-        min_n, max_n = int(vec.ngram_range[0]), int(vec.ngram_range[1])
+        min_n, max_n = vec.ngram_range_
         # table_k: keys whose rank is returned for order k (kept k-grams; the vocabulary for the last order)
         tables = {k: vec.prefix_keys_[k] for k in range(1, max_n) if vec._has_table(k)}
         tables[max_n] = vec.ngram_keys_[max_n]

@@ -31,7 +31,6 @@ from daigt.data import (
     sample_rows,
 )
 from daigt.features import NgramTfidfVectorizer
-from daigt.io import write_text_atomic
 from daigt.models import build_ensemble, combine_scores, ensemble_members
 from daigt.stages import StageLog, peak_rss_mb
 from daigt.style import StyleClassifier
@@ -259,11 +258,11 @@ def run(
         scores = blend_transformer(config, scores, list(test["text"]), stages)
     with stages.stage("write submission"):
         submission = make_submission(test["id"], scores)
-        write_submission(submission, out_path, list(test["id"]))
-        config_path = config.save(out_path.with_suffix(".config.toml"))
         record = {"stages": stages.as_dicts(), "peak_rss_mb": round(peak_rss_mb(), 1), "guarded": guarded,
                   "n_train": n_train, "n_test": len(test)}
-        write_text_atomic(out_path.with_suffix(".run.json"), json.dumps(record, indent=2))
+        config_path = out_path.with_suffix(".config.toml")
+        write_submission(submission, out_path, list(test["id"]), side_files={  # all three new, or all as before
+            config_path: config.to_toml(), out_path.with_suffix(".run.json"): json.dumps(record, indent=2)})
     total = sum(s for _, s, _ in stages.rows)
     log.info("wrote %s (%d rows) in %.1fs total, peak RSS %.0f MiB", out_path, len(submission), total, peak_rss_mb())
     return RunResult(submission, out_path, stages, guarded, n_train, config_path)

@@ -12,6 +12,7 @@ import itertools
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -30,6 +31,38 @@ _ENCODERS = ("word-cache", "tokenizers")
 GPT2_SPLIT = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
 # Characters on which the `regex` package's \s and the Oniguruma \s of `tokenizers` disagree.
 _AMBIGUOUS_SPACE = "\x1c\x1d\x1e\x1f\x85"
+
+
+MAX_RUN = 1000
+"""Longest run of non-whitespace (or of whitespace) characters that reaches BPE unchanged; see :func:`bound_runs`."""
+_LONG_RUN = re.compile(rf"(?<!\S)\S{{{MAX_RUN + 1},}}|(?<!\s)\s{{{MAX_RUN + 1},}}")
+
+
+def bound_runs(text: str, max_run: int = MAX_RUN) -> str:
+    """``text`` with every run of more than ``max_run`` non-whitespace characters split by a space every
+    ``max_run`` characters, and every longer run of whitespace cut to ``max_run`` characters.
+
+    BPE training time grows with the square of a pre-token's length (bench/pathological_texts.py: a
+    200,000-character "word" takes 25 s to fit, a 2 MB one ran past 15 minutes), and real test sets hold pasted
+    URLs, base64 blobs and runs of one key. With this rule no pre-token is longer than ``max_run + 1``
+    characters, so the cost of a text grows linearly with its length. The longest run in the embedded sample
+    and in every corpus of ../shared/data is 646 characters (same script): ordinary essays pass through
+    unchanged, and so do their tokens. The look-behinds make the search start only at the beginning of a run,
+    so the scan itself stays linear too.
+    """
+    if len(text) <= max_run:
+        return text
+    if max_run != MAX_RUN:
+        pattern = re.compile(rf"(?<!\S)\S{{{max_run + 1},}}|(?<!\s)\s{{{max_run + 1},}}")
+    else:
+        pattern = _LONG_RUN
+    return pattern.sub(lambda m: _split_run(m.group(), max_run), text)
+
+
+def _split_run(run: str, max_run: int) -> str:
+    if run[0].isspace():
+        return run[:max_run]
+    return " ".join(run[i : i + max_run] for i in range(0, len(run), max_run))
 
 
 def ensure_tokenizers_parallelism() -> str:
@@ -190,7 +223,8 @@ class BPETokenizer:
     def tokens(self, texts: Sequence[str]) -> list[list[str]]:
         """Token strings, as the public recipe fed them to ``TfidfVectorizer``."""
         self._check_fitted()
-        return [e.tokens for e in self.tokenizer_.encode_batch(list(texts), add_special_tokens=False)]
+        bounded = [bound_runs(t) for t in texts]
+        return [e.tokens for e in self.tokenizer_.encode_batch(bounded, add_special_tokens=False)]
 
     def id_to_token(self, token_id: int) -> str:
         self._check_fitted()
@@ -308,5 +342,6 @@ def _byte_alphabet() -> list[str]:
 
 
 def _batches(texts: Sequence[str], size: int) -> Iterable[list[str]]:
+    """Batches of ``texts`` with over-long runs bounded (:func:`bound_runs`): what BPE trains on and encodes."""
     for start in range(0, len(texts), size):
-        yield list(texts[start : start + size])
+        yield [bound_runs(t) for t in texts[start : start + size]]

@@ -12,7 +12,9 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Annotated, Any, get_type_hints
+
+from daigt.config import Range, check_value
 
 HEADS = ("mean", "sequence_classification")
 SCHEDULERS = ("linear", "cosine", "constant")
@@ -32,59 +34,59 @@ class TrainConfig:
     head: str = "mean"
     """``mean``: backbone + masked mean pooling + linear layer; ``sequence_classification``: the model's own
     AutoModelForSequenceClassification head with one label."""
-    head_dropout: float = 0.1
+    head_dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.1
     """Dropout before the linear layer of the ``mean`` head."""
     gradient_checkpointing: bool = False
     """Trade compute for memory (needed for DeBERTa-v3-large at 1024 tokens on 16 GB cards)."""
-    max_length: int = 512
+    max_length: Annotated[int, Range(1)] = 512
     """Tokens per essay after truncation (special tokens included)."""
-    n_folds: int = 5
+    n_folds: Annotated[int, Range(2)] = 5
     """Prompt-grouped folds: no prompt occurs in both the training and the validation part of a fold."""
-    folds: tuple[int, ...] = ()
+    folds: tuple[Annotated[int, Range(0)], ...] = ()
     """Folds to train in this run (empty = all); lets several sessions share the work."""
-    epochs: int = 1
-    batch_size: int = 8
+    epochs: Annotated[int, Range(1)] = 1
+    batch_size: Annotated[int, Range(1)] = 8
     """Essays per micro-batch and device."""
-    eval_batch_size: int = 32
-    grad_accum: int = 1
+    eval_batch_size: Annotated[int, Range(1)] = 32
+    grad_accum: Annotated[int, Range(1)] = 1
     """Micro-batches per optimizer step."""
-    lr_encoder: float = 2e-5
-    lr_head: float = 1e-3
+    lr_encoder: Annotated[float, Range(0, low_open=True)] = 2e-5
+    lr_head: Annotated[float, Range(0, low_open=True)] = 1e-3
     """The freshly initialised head learns faster than the pretrained encoder."""
-    weight_decay: float = 0.01
+    weight_decay: Annotated[float, Range(0)] = 0.01
     """Applied to weight matrices only: never to biases or LayerNorm parameters."""
-    adam_eps: float = 1e-6
+    adam_eps: Annotated[float, Range(0, low_open=True)] = 1e-6
     scheduler: str = "cosine"
     """``linear``, ``cosine`` or ``constant`` (each after a linear warmup)."""
-    warmup_ratio: float = 0.1
+    warmup_ratio: Annotated[float, Range(0, 1, high_open=True)] = 0.1
     """Fraction of the optimizer steps spent warming the learning rate up from 0."""
-    max_grad_norm: float = 1.0
+    max_grad_norm: Annotated[float, Range(0)] = 1.0
     """Gradient clipping norm; 0 switches clipping off."""
     precision: str = "auto"
     """``auto`` = bf16 on GPUs that support it, else fp16 with a gradient scaler, fp32 on CPU."""
-    eval_every: int = 0
+    eval_every: Annotated[int, Range(0)] = 0
     """Validate every this many optimizer steps (0 = only at the end of each epoch); the checkpoint with the
     highest validation AUC is kept."""
-    log_every: int = 20
+    log_every: Annotated[int, Range(1)] = 20
     """Log loss, learning rate and throughput every this many optimizer steps."""
     save_state: bool = True
     """Save optimizer/scheduler/scaler/RNG state at each validation so ``--resume`` can continue."""
     keep_state: bool = False
     """Keep the resume state after a fold finished (it is 2-3x the model size)."""
-    stop_after_steps: int = 0
+    stop_after_steps: Annotated[int, Range(0)] = 0
     """Stop after this many optimizer steps in this invocation, state saved (0 = no limit)."""
-    max_minutes: float = 0.0
+    max_minutes: Annotated[float, Range(0)] = 0.0
     """Stop (state saved) once training in this invocation has run this long; 0 = no limit. Lets a long
     training be split over several Kaggle sessions with ``--resume``."""
     group_by_length: bool = True
     """Draw training batches from essays of similar length so dynamic padding wastes little compute."""
-    max_train_rows: int = 0
+    max_train_rows: Annotated[int, Range(0)] = 0
     """Cap on the labelled rows used (0 = all); a seeded sample stratified by label is kept."""
     strip_anonymisation: bool = True
     """Remove ASAP-style anonymisation tokens (@CAPS1, @PERSON2): a label shortcut absent from the test set."""
     device: str = "auto"
     """``auto`` (every GPU given by the launcher, else CPU) or ``cpu``."""
-    seed: int = 42
+    seed: Annotated[int, Range(0, 2**32 - 1)] = 42
     progress: bool = True
     """Show a tqdm progress bar."""
 
@@ -94,23 +96,9 @@ class TrainConfig:
         _check_choice("scheduler", self.scheduler, SCHEDULERS)
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("device", self.device, DEVICES)
-        for name in ("max_length", "n_folds", "epochs", "batch_size", "eval_batch_size", "grad_accum", "log_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"train config: {name} must be >= 1, got {getattr(self, name)}")
-        if self.n_folds < 2:
-            raise ValueError(f"train config: n_folds must be >= 2 for prompt-grouped CV, got {self.n_folds}")
-        for name in ("eval_every", "stop_after_steps", "max_train_rows"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"train config: {name} must be >= 0, got {getattr(self, name)}")
-        for name in ("lr_encoder", "lr_head"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"train config: {name} must be > 0, got {getattr(self, name)}")
-        if not 0.0 <= self.warmup_ratio < 1.0:
-            raise ValueError(f"train config: warmup_ratio must be in [0, 1), got {self.warmup_ratio}")
-        if not 0.0 <= self.head_dropout < 1.0:
-            raise ValueError(f"train config: head_dropout must be in [0, 1), got {self.head_dropout}")
-        if self.weight_decay < 0 or self.max_grad_norm < 0 or self.max_minutes < 0:
-            raise ValueError("train config: weight_decay, max_grad_norm and max_minutes must be >= 0")
+        hints = get_type_hints(TrainConfig, include_extras=True)
+        for f in dataclasses.fields(self):  # the ranges declared on the fields, checked as daigt.config does
+            check_value(getattr(self, f.name), hints[f.name], f"train config: {f.name}", default=f.default)
         bad = [f for f in self.folds if not 0 <= f < self.n_folds]
         if bad:
             raise ValueError(f"train config: folds {bad} out of range for n_folds={self.n_folds} (use 0..{self.n_folds - 1})")
