@@ -294,10 +294,10 @@ class GuardConfig:
     min_test_rows: Annotated[int, Range(0)] = 6
     """With fewer test rows than this, no model is trained: the submission gets 0.5 for every essay, written
     in well under a second. Kaggle's placeholder has 3 rows, the hidden test about 9,000."""
-    rehearsal_rows: int = 1000
+    rehearsal_rows: Annotated[int, Range(0)] = 1000
     """On the placeholder run the Kaggle kernel rehearses: the full pipeline on this many training essays
     standing in as test (and on half as many, to extrapolate to 9,000); 0 = validate the inputs only."""
-    rehearsal_max_seconds: float = 1800.0
+    rehearsal_max_seconds: Annotated[float, Range(0, low_open=True)] = 1800.0
     """Wall-clock cap of the rehearsal's pipeline runs; a run past it is stopped and reported, not failed."""
 
 
