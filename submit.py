@@ -436,7 +436,7 @@ def _tee(stream, log_path: Path) -> None:
             log.write(line)
 
 
-def kernel_failure(code: int, log_text: str) -> str:
+def kernel_failure(code: int, log_text: str, manifest: Path) -> str:
     """An actionable message for a failed kernel, from its output."""
     message = f"the kernel failed (exit {code}); its output and traceback are above (lines starting with '  |')"
     missing = re.findall(r"no wheel for ([^\n]+?) in the dataset", log_text)
@@ -445,7 +445,7 @@ def kernel_failure(code: int, log_text: str) -> str:
     if missing:
         message += (f"\nmissing from the kit dataset: {', '.join(dict.fromkeys(missing))}\nfix: rebuild the dataset "
                     f"(python submit.py --rebuild, or python build_dataset.py); if the image manifest claims the package, "
-                    f"check the image manifest ({opts.manifest}) against the real image")
+                    f"check the image manifest ({manifest}) against the real image")
     last = [line for line in log_text.splitlines() if line.strip()][-1:]
     if last:
         message += f"\nlast line: {last[0]}"
@@ -525,7 +525,7 @@ def dry_run(opts: Options) -> DryRunResult:
                               f"would fail or hang there:\n{attempts}\nfix: load everything from /kaggle/input "
                               f"(ship models with build_dataset.py --model-dir)")
         if code != 0:
-            raise DryRunError(kernel_failure(code, log_text))
+            raise DryRunError(kernel_failure(code, log_text, opts.manifest))
         changed = sorted(set(inputs_before.items()) ^ set(tree_state(root / "input").items()))
         if changed:
             raise DryRunError(f"the kernel changed /kaggle/input ({changed[0][0]}, ...), which is read-only on Kaggle: "

@@ -178,7 +178,7 @@ def test_kernel_command_writes_a_folder_for_the_users_own_owner_and_slug(tmp_pat
     [(["--slug", "abc"], "at least five characters"),
      (["--title", "Something Else"], "resolves to slug"),
      (["--dataset", "no-owner"], "expected 'owner/slug'"),
-     (["--set", "features.min_df=two"], "--set: command line.features: field 'min_df': expected int"),
+     (["--set", "features.min_df=two"], "--set: command line: features.min_df: expected int"),
      (["--set", "guard.no_such_field=1"], "unknown field 'guard.no_such_field'")],
 )
 def test_kernel_command_rejects_what_kaggle_would_reject(tmp_path, capsys, argv, message):

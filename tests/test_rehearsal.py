@@ -58,7 +58,7 @@ def test_a_bad_training_file_fails_the_rehearsal_naming_file_row_and_fix(placeho
 
 def test_a_bad_config_fails_the_rehearsal_before_reading_data(placeholder, capsys):
     assert rehearse(placeholder, "--set", "features.ngram_range=[3]") == 2
-    assert "field 'ngram_range': expected 2 values" in capsys.readouterr().err
+    assert "features.ngram_range: expected 2 values" in capsys.readouterr().err
 
 
 def test_a_config_the_pipeline_cannot_run_fails_the_rehearsal(placeholder, capsys):
