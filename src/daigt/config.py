@@ -434,7 +434,8 @@ def check_value(value: Any, hint: Any, where: str, default: Any = dataclasses.MI
         if len(items) == 2 and items[1] is Ellipsis:
             return tuple(check_value(v, items[0], where) for v in value)
         if len(value) != len(items):
-            raise ConfigError(f"{where}: expected {len(items)} values, got {len(value)}. Fix: write a list like{fix}.")
+            example = f" like {_toml_value(default)}" if default is not dataclasses.MISSING else ""
+            raise ConfigError(f"{where}: expected {len(items)} values, got {len(value)}. Fix: write a list of {len(items)}{example}.")
         return tuple(check_value(v, item, f"{where}[{i}]") for i, (v, item) in enumerate(zip(value, items)))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
