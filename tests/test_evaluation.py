@@ -248,7 +248,8 @@ def test_evaluate_with_a_real_model_builds_consistent_tables(tmp_path):
     assert "per prompt" in result.to_text()
 
     saved = result.save(tmp_path / "res")
-    assert {p.name for p in saved.iterdir()} == {"predictions.csv", "folds.csv", "prompts.csv", "sources.csv", "result.json"}
+    assert {p.name for p in saved.iterdir()} == {
+        "predictions.csv", "folds.csv", "prompts.csv", "sources.csv", "lengths.csv", "result.json"}
     meta = json.loads((saved / "result.json").read_text())
     assert meta["summary"]["pooled_auc"] == pytest.approx(result.summary["pooled_auc"])
     loaded = EvalResult.load(saved)
