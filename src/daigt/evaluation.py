@@ -718,7 +718,8 @@ def _cell_args(cell: SuiteCell, paths: Sequence[str], base: argparse.Namespace) 
     chosen = [p for p in paths if not cell.files or Path(p).stem in cell.files]
     if not chosen or (cell.files and {Path(p).stem for p in chosen} != set(cell.files)):
         return None
-    values = {"files": chosen, "protocol": cell.protocol, "folds": base.folds, "prompts": base.prompts,
+    values = {"files": chosen, "protocol": cell.protocol, "folds": base.folds,
+              "prompts": base.prompts if cell.protocol == "lopo" else None,
               "sources": None, "corpora": None, "attack": None, "human_split": "random", "min_rows": base.min_rows}
     values.update(cell.options)
     return argparse.Namespace(**values)
@@ -751,12 +752,15 @@ def run_suite(args: argparse.Namespace, base_config: Config) -> pd.DataFrame:
                 log.warning("suite %s: %s skipped: needs files %s", args.suite, cell.name, list(cell.files))
                 continue
             where = Path(args.out) / _slug(variant) / _slug(cell.name) if args.out else None
-            result = _saved_cell(where, config) if args.resume else None
+            key = {"files": sorted(Path(p).name for p in cell_args.files), "model": args.model,
+                   **{k: v for k, v in vars(cell_args).items() if k != "files"}}
+            result = _saved_cell(where, config, key) if args.resume else None
             if result is None:
                 log.info("suite %s: %s, %s", args.suite, variant, cell.name)
                 df, folds, notes = folds_from_args(cell_args, config)
                 result = evaluate(df, folds, MODELS[args.model], config, protocol=cell.protocol,
                                   progress=not getattr(args, "quiet", False), skipped=notes)
+                result.summary["suite_cell"] = key
                 if where is not None:
                     result.save(where)
             for row, value in cell.rows(result):
@@ -764,11 +768,13 @@ def run_suite(args: argparse.Namespace, base_config: Config) -> pd.DataFrame:
     return pd.DataFrame.from_dict(table, orient="index")[[v for v in chosen if any(v in r for r in table.values())]]
 
 
-def _saved_cell(where: Path | None, config: Config) -> EvalResult | None:
+def _saved_cell(where: Path | None, config: Config, key: dict[str, Any]) -> EvalResult | None:
+    """A saved cell run with the same config, files and protocol options, or None."""
     if where is None or not (where / "result.json").exists():
         return None
     result = EvalResult.load(where)
-    return result if result.config == config.to_dict() else None
+    same = result.config == config.to_dict() and result.summary.get("suite_cell") == _json_safe(key)
+    return result if same else None
 
 
 def suite_text(table: pd.DataFrame) -> str:

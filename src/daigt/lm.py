@@ -173,8 +173,8 @@ class KneserNeyLM(BaseEstimator):
 # ---- per-text statistics ---------------------------------------------------------------------------------
 FEATURE_NAMES = (
     ["log_tokens"]
-    + [f"{m}_{s}" for m in ("human", "machine") for s in ("mean", "std", "q10", "q50", "q90", "min")]
-    + ["unigram_mean", "human_minus_unigram", "machine_minus_unigram"]
+    + [f"{m}_{s}" for m in ("human", "machine", "pooled") for s in ("mean", "std", "q10", "q50", "q90", "min")]
+    + ["unigram_mean", "human_minus_unigram", "machine_minus_unigram", "pooled_minus_unigram"]
     + ["llr_mean", "llr_std", *[f"llr_q{int(q * 100)}" for q in QUANTILES], "llr_positive_share"]
     + ["llr_sentence_std", "llr_sentence_max", "llr_sentence_min", "human_sentence_std"]
 )
@@ -220,18 +220,19 @@ def _group_quantiles(values: np.ndarray, groups: np.ndarray, offsets: np.ndarray
     return out
 
 
-def text_statistics(human: np.ndarray, machine: np.ndarray, unigram: np.ndarray, corpus: EncodedCorpus,
-                    sentence_ends: np.ndarray | None = None) -> np.ndarray:
-    """The ``FEATURE_NAMES`` matrix (one row per document) from per-token log-probabilities."""
+def text_statistics(human: np.ndarray, machine: np.ndarray, pooled: np.ndarray, unigram: np.ndarray,
+                    corpus: EncodedCorpus, sentence_ends: np.ndarray | None = None) -> np.ndarray:
+    """The ``FEATURE_NAMES`` matrix (one row per document) from per-token log-probabilities under the human,
+    machine, pooled (both labels: label-free predictability) and unigram models."""
     n, offsets = len(corpus), corpus.offsets
     doc = np.repeat(np.arange(n), corpus.lengths)
     columns = [np.log1p(corpus.lengths.astype(np.float64))]
-    for values in (human, machine):
+    for values in (human, machine, pooled):
         mean, std, _ = _group_stats(values, doc, n)
         q = _group_quantiles(values, doc, offsets, (0.1, 0.5, 0.9, 0.0))
         columns += [mean, std, q[:, 0], q[:, 1], q[:, 2], q[:, 3]]
     uni = _group_stats(unigram, doc, n)[0]
-    columns += [uni, _group_stats(human, doc, n)[0] - uni, _group_stats(machine, doc, n)[0] - uni]
+    columns += [uni] + [_group_stats(v, doc, n)[0] - uni for v in (human, machine, pooled)]
     llr = machine - human
     mean, std, _ = _group_stats(llr, doc, n)
     columns += [mean, std, *_group_quantiles(llr, doc, offsets, QUANTILES).T,
@@ -285,8 +286,10 @@ class LMStatsClassifier(ClassifierMixin, BaseEstimator):
                                                   l2_regularization=1.0, random_state=self.seed)
         raise ValueError(f"LMStatsClassifier: model={self.model!r}; use 'logistic' or 'hgb'")
 
-    def fit(self, X: EncodedCorpus, y, groups: Sequence | None = None,
-            sentence_ends: np.ndarray | None = None) -> LMStatsClassifier:
+    def fit(self, X: EncodedCorpus, y, groups: Sequence | None = None, sentence_ends: np.ndarray | None = None,
+            folds: np.ndarray | None = None) -> LMStatsClassifier:
+        """``groups`` (prompts) make the cross-fitting folds prompt-disjoint; ``folds`` (a fold number per row)
+        sets them outright, e.g. to the folds of a stacked blend."""
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
 
@@ -296,43 +299,59 @@ class LMStatsClassifier(ClassifierMixin, BaseEstimator):
         # one id above every training id stands for "never seen in training" (test-fitted BPE has such ids)
         self.vocab_size_ = (int(X.ids.max()) + 2) if len(X.ids) else 2
         self.sentence_ends_ = None if sentence_ends is None else np.asarray(sentence_ends, np.int64)
-        self.features_, totals = self._cross_fitted_features(X, y, groups)
+        if folds is None:
+            from daigt.stacking import group_folds
+
+            folds = group_folds(len(y), groups, self.n_folds, self.seed)
+        self.features_, totals = self._cross_fitted_features(X, y, np.asarray(folds))
         self.pipeline_ = make_pipeline(StandardScaler(), self._final_estimator()).fit(self.features_, y)
         self.models_ = self._models(totals)
         self.classes_ = self.pipeline_.classes_
         return self
 
     def _models(self, counts) -> list[KneserNeyLM]:
-        """(human, machine, unigram) models from (human, machine, all-rows) n-gram counts."""
+        """(human, machine, pooled, unigram) models from (human, machine, all-rows unigram) n-gram counts."""
+        counts = [counts[0], counts[1], _merge([counts[0], counts[1]]), counts[2]]
         return [KneserNeyLM(order, self.vocab_size_).fit_counts(*c, self.vocab_size_)
-                for c, order in zip(counts, (self.order, self.order, 1))]
+                for c, order in zip(counts, (self.order, self.order, self.order, 1))]
 
-    def _cross_fitted_features(self, X: EncodedCorpus, y: np.ndarray, groups) -> tuple[np.ndarray, list]:
+    def _cross_fitted_features(self, X: EncodedCorpus, y: np.ndarray, folds: np.ndarray) -> tuple[np.ndarray, list]:
         """Statistics of each training text under models fitted on the other folds, and the all-row counts.
 
         Counts are taken once per fold and per label; a fold's models are built from the totals minus that fold's
         counts, so K folds cost one counting pass over the corpus, not K - 1."""
-        from daigt.stacking import group_folds
-
-        folds = group_folds(len(y), groups, self.n_folds, self.seed)
         base = self.vocab_size_ + 1
         per_fold = []
-        for k in range(self.n_folds):
+        for k in range(int(folds.max()) + 1):
             in_k = folds == k
             per_fold.append([count_ngrams(_subset(X, np.flatnonzero(in_k & (y == c))), self.order, base) for c in (0, 1)]
                             + [count_ngrams(_subset(X, np.flatnonzero(in_k)), 1, base)])
         totals = [_merge([fold[j] for fold in per_fold]) for j in range(3)]
         features = np.zeros((len(y), len(FEATURE_NAMES)))
-        for k in range(self.n_folds):
+        for k in range(len(per_fold)):
             rows = np.flatnonzero(folds == k)
             if len(rows):
                 models = self._models([_subtract(totals[j], per_fold[k][j]) for j in range(3)])
                 features[rows] = self._statistics(models, _subset(X, rows))
         return features, totals
 
+    def cross_fitted_scores(self, y, folds: np.ndarray) -> np.ndarray:
+        """Out-of-fold P(machine) of the training rows, for a stacked blend fitted with ``fit(..., folds=folds)``.
+
+        Row i's statistics come from language models that never saw fold(i), and the classifier scoring it is
+        fitted on the other folds' rows only. (Those rows' statistics came from models that did include fold(i):
+        a second-order path that costs one language-model fit instead of one per fold.)"""
+        from sklearn.base import clone
+
+        y, folds, scores = np.asarray(y), np.asarray(folds), np.zeros(len(y))
+        for k in np.unique(folds):
+            held = folds == k
+            model = clone(self.pipeline_).fit(self.features_[~held], y[~held])
+            scores[held] = model.predict_proba(self.features_[held])[:, 1]
+        return scores
+
     def _statistics(self, models, corpus: EncodedCorpus) -> np.ndarray:
-        human, machine, unigram = (m.token_logprobs(corpus) for m in models)
-        return text_statistics(human, machine, unigram, corpus, self.sentence_ends_)
+        return text_statistics(*(m.token_logprobs(corpus) for m in models), corpus, self.sentence_ends_)
 
     def transform(self, X: EncodedCorpus) -> np.ndarray:
         """The per-text statistics (``FEATURE_NAMES``) under the models fitted on every training row."""

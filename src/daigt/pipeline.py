@@ -199,10 +199,9 @@ def blend_members(config: Config, members: list[Member], labels: np.ndarray, sco
 def stacked_blend(config: Config, members: list[Member], tfidf_scores: np.ndarray, labels: np.ndarray, groups,
                   train_ids: EncodedCorpus, test_ids: EncodedCorpus) -> np.ndarray:
     """The learned blend; the TF-IDF column's test scores are the ensemble's (pseudo-label refit included)."""
-    test_scores = [tfidf_scores] + [m.test_scores(labels) for m in members[1:]]
     stack = config.ensemble.stack
-    return stacked_scores(members, test_scores, labels, groups, train_ids.lengths, test_ids.lengths,
-                          n_folds=stack.n_folds, length_interaction=stack.length_interaction, C=stack.C,
+    return stacked_scores(members, labels, groups, train_ids.lengths, test_ids.lengths,
+                          test_scores={"tfidf": tfidf_scores}, n_folds=stack.n_folds, length_interaction=stack.length_interaction, C=stack.C,
                           seed=config.seed)
 
 

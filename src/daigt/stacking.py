@@ -69,6 +69,8 @@ class Member:
     test: Any
     weight: float = 0.0
     fit_params: dict[str, Any] = field(default_factory=dict)
+    fitted: BaseEstimator | None = field(default=None, init=False, repr=False)
+    """Set by ``out_of_fold_scores`` for members that fit once on all rows (``cross_fitted_scores``)."""
 
     def fit(self, y: np.ndarray, rows: np.ndarray | None = None) -> BaseEstimator:
         """A fresh clone fitted on ``rows`` of the training input (all rows when ``None``)."""
@@ -79,10 +81,18 @@ class Member:
         return clone(self.estimator).fit(take(self.train, rows), y[rows], **params)
 
     def test_scores(self, y: np.ndarray) -> np.ndarray:
-        return self.fit(y).predict_proba(self.test)[:, 1]
+        model = self.fitted if self.fitted is not None else self.fit(y)
+        return model.predict_proba(self.test)[:, 1]
 
     def out_of_fold_scores(self, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
-        """Score of every training row from a clone fitted on the other folds only."""
+        """Score of every training row from a clone fitted on the other folds only.
+
+        A member that cross-fits internally (``cross_fitted_scores``, the language-model member) is fitted once
+        on all rows with these folds instead, and that fit also scores the test rows."""
+        if hasattr(self.estimator, "cross_fitted_scores"):
+            params = {k: v for k, v in self.fit_params.items() if k not in ROW_PARAMS}
+            self.fitted = clone(self.estimator).fit(self.train, y, folds=folds, **params)
+            return self.fitted.cross_fitted_scores(y, folds)
         scores = np.zeros(len(y))
         for k in np.unique(folds):
             held, rest = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
@@ -128,16 +138,21 @@ class StackedBlend(ClassifierMixin, BaseEstimator):
         return self.model_.predict_proba(self._design(scores, lengths))
 
 
-def stacked_scores(members: Sequence[Member], test_scores: Sequence[np.ndarray], y: np.ndarray,
-                   groups: Sequence | None, train_lengths: np.ndarray, test_lengths: np.ndarray, *,
-                   n_folds: int = 4, length_interaction: bool = True, C: float = 1.0, seed: int = 0) -> np.ndarray:
-    """Test P(machine) from a meta-learner fitted on the members' prompt-grouped out-of-fold scores."""
+def stacked_scores(members: Sequence[Member], y: np.ndarray, groups: Sequence | None, train_lengths: np.ndarray,
+                   test_lengths: np.ndarray, *, test_scores: dict[str, np.ndarray] | None = None, n_folds: int = 4,
+                   length_interaction: bool = True, C: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Test P(machine) from a meta-learner fitted on the members' prompt-grouped out-of-fold scores.
+
+    ``test_scores`` gives a member's test scores when they come from elsewhere (the TF-IDF ensemble's, after its
+    pseudo-label refit); every other member is fitted on all training rows to score the test rows."""
     folds = group_folds(len(y), groups, n_folds, seed)
     if groups is None or len(np.unique(np.asarray(groups).astype(str))) < n_folds:
         log.warning("stacking: fewer than %d prompts among the training rows; its folds are not prompt-disjoint",
                     n_folds)
     oof = np.column_stack([m.out_of_fold_scores(y, folds) for m in members])
+    given = test_scores or {}
+    tests = [given[m.name] if m.name in given else m.test_scores(y) for m in members]
     blend = StackedBlend(length_interaction, C, seed).fit(oof, y, train_lengths)
     log.info("stacked blend over %s: coefficients %s", [m.name for m in members],
              np.round(blend.model_.coef_.ravel(), 3).tolist())
-    return blend.predict_proba(np.column_stack(test_scores), test_lengths)[:, 1]
+    return blend.predict_proba(np.column_stack(tests), test_lengths)[:, 1]
