@@ -114,6 +114,8 @@ def test_quality_floor_leave_one_prompt_out_on_shared_persuade_essays(shared_dat
         ["ensemble.style.weight=0.3", "ensemble.style.model=lightgbm", "ensemble.averaging=rank"],
         ["data.spelling_repair=true", "data.drop_unseen_chars=true"],
         ["features.vocabulary_from=train+test", "tokenizer.fit_on=train+test", "features.min_df=2"],
+        ["ensemble.lm.weight=0.3", "ensemble.lm.order=2"],
+        ["ensemble.stack.enabled=true", "ensemble.stack.n_folds=3"],
     ],
 )
 def test_robustness_options_change_scores_and_stay_valid(sample_train, overrides):

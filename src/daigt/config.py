@@ -238,8 +238,9 @@ class LanguageModelConfig:
     """N-gram order of the human and machine models."""
     n_folds: int = 4
     """Cross-fitting folds: the statistics a classifier trains on come from models that never saw the text."""
-    model: str = "logistic"
-    """``logistic`` or ``hgb`` (scikit-learn's histogram gradient boosting)."""
+    model: str = "hgb"
+    """``hgb`` (scikit-learn's histogram gradient boosting: statistics interact with length and domain) or
+    ``logistic``."""
 
 
 @dataclass(frozen=True)
