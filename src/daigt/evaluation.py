@@ -733,7 +733,8 @@ def run_suite(args: argparse.Namespace, base_config: Config) -> pd.DataFrame:
     """Every cell of the suite under every chosen variant; one AUC table (rows: protocol rows, columns: variants).
 
     With ``--out DIR`` each cell's result is saved under ``DIR/<variant>/<cell>``; ``--resume`` reuses a saved
-    cell whose config equals the one it would run with, so an interrupted suite continues where it stopped.
+    cell whose config equals the one it would run with, so an interrupted suite continues where it stopped;
+    ``--saved-only`` only tabulates the saved cells.
     """
     variants = suite_variants()
     for item in args.variant or []:
@@ -754,7 +755,10 @@ def run_suite(args: argparse.Namespace, base_config: Config) -> pd.DataFrame:
             where = Path(args.out) / _slug(variant) / _slug(cell.name) if args.out else None
             key = {"files": sorted(Path(p).name for p in cell_args.files), "model": args.model,
                    **{k: v for k, v in vars(cell_args).items() if k != "files"}}
-            result = _saved_cell(where, config, key) if args.resume else None
+            result = _saved_cell(where, config, key) if args.resume or args.saved_only else None
+            if result is None and args.saved_only:
+                log.warning("suite %s: %s, %s not saved under %s", args.suite, variant, cell.name, args.out)
+                continue
             if result is None:
                 log.info("suite %s: %s, %s", args.suite, variant, cell.name)
                 df, folds, notes = folds_from_args(cell_args, config)
@@ -829,6 +833,8 @@ def add_cv_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
                         help="suite: add a config, e.g. --variant 'lm hgb=ensemble.lm.weight=0.1 ensemble.lm.model=hgb'")
     parser.add_argument("--resume", action="store_true",
                         help="suite: reuse cells saved under --out whose config is unchanged")
+    parser.add_argument("--saved-only", action="store_true",
+                        help="suite: print the table of the cells saved under --out, run nothing")
     return parser
 
 
