@@ -129,6 +129,10 @@ def fit_predict(
         labels = train["label"].to_numpy()
     tokenizer, train_ids, test_ids = encode_corpora(config, train_texts, test_list, stages, show_progress)
     _, X_train, X_test = tfidf_features(config, train_ids, test_ids, stages)
+    groups = train["prompt_name"].to_numpy() if "prompt_name" in train.columns else None
+    members = extra_members(config, tokenizer, train_ids, test_ids, train_texts, test_list, groups)
+    lengths = (train_ids.lengths, test_ids.lengths)
+    del train_ids, test_ids  # a language-model member keeps its own reference
     with stages.stage("fit ensemble"):
         ensemble = build_ensemble(config.ensemble, seed=config.seed).fit(X_train, labels)
     with stages.stage("predict"):
@@ -136,13 +140,14 @@ def fit_predict(
     if config.pseudo_label.enabled:
         with stages.stage("pseudo-label refit"):
             scores = pseudo_label_refit(config, X_train, labels, X_test, scores)
-    groups = train["prompt_name"].to_numpy() if "prompt_name" in train.columns else None
-    members = extra_members(config, tokenizer, train_ids, test_ids, train_texts, test_list, groups)
     if config.ensemble.stack.enabled:
         tfidf = Member("tfidf", build_ensemble(config.ensemble, seed=config.seed), X_train, X_test)
+        del X_train, X_test
         with stages.stage("stacked blend"):
-            scores = stacked_blend(config, [tfidf, *members], scores, labels, groups, train_ids, test_ids)
-    elif members:
+            scores = stacked_blend(config, [tfidf, *members], scores, labels, groups, *lengths)
+        return scores
+    del X_train, X_test
+    if members:
         with stages.stage("text-level members"):
             scores = blend_members(config, members, labels, scores)
     return scores
@@ -197,11 +202,11 @@ def blend_members(config: Config, members: list[Member], labels: np.ndarray, sco
 
 
 def stacked_blend(config: Config, members: list[Member], tfidf_scores: np.ndarray, labels: np.ndarray, groups,
-                  train_ids: EncodedCorpus, test_ids: EncodedCorpus) -> np.ndarray:
+                  train_lengths: np.ndarray, test_lengths: np.ndarray) -> np.ndarray:
     """The learned blend; the TF-IDF column's test scores are the ensemble's (pseudo-label refit included)."""
     stack = config.ensemble.stack
-    return stacked_scores(members, labels, groups, train_ids.lengths, test_ids.lengths,
-                          test_scores={"tfidf": tfidf_scores}, n_folds=stack.n_folds, length_interaction=stack.length_interaction, C=stack.C,
+    return stacked_scores(members, labels, groups, train_lengths, test_lengths, test_scores={"tfidf": tfidf_scores},
+                          n_folds=stack.n_folds, length_interaction=stack.length_interaction, C=stack.C,
                           seed=config.seed)
 
 
