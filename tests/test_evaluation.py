@@ -406,6 +406,9 @@ def test_hard_suite_tabulates_every_protocol_per_variant_and_resumes(tmp_path, c
     assert cv_command(parse(add_cv_arguments, base + again)) == 0
     assert (out / "old-defaults" / "lcoo" / "result.json").stat().st_mtime_ns == stamp
     assert EvalResult.load(out / "seven" / "lcoo").config["seed"] == 7
+    one = ["--variants", "eight", "--variant", "eight=seed=8", "--cells", "attack"]
+    assert cv_command(parse(add_cv_arguments, base + one)) == 0
+    assert [p.name for p in (out / "eight").iterdir()] == ["attack"]
     capsys.readouterr()
     assert cv_command(parse(add_cv_arguments, base + ["--variants", "public recipe", "--saved-only"])) == 0
     assert "| attack |" in capsys.readouterr().out

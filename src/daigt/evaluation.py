@@ -748,6 +748,8 @@ def run_suite(args: argparse.Namespace, base_config: Config) -> pd.DataFrame:
     for variant in chosen:
         config = base_config.with_overrides(list(variants[variant]))
         for cell in SUITES[args.suite]:
+            if args.cells and cell.protocol not in args.cells:
+                continue
             cell_args = _cell_args(cell, args.files, args)
             if cell_args is None:
                 log.warning("suite %s: %s skipped: needs files %s", args.suite, cell.name, list(cell.files))
@@ -833,6 +835,8 @@ def add_cv_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
                         help="suite: add a config, e.g. --variant 'lm hgb=ensemble.lm.weight=0.1 ensemble.lm.model=hgb'")
     parser.add_argument("--resume", action="store_true",
                         help="suite: reuse cells saved under --out whose config is unchanged")
+    parser.add_argument("--cells", nargs="+", choices=PROTOCOLS, metavar="PROTOCOL",
+                        help="suite: run only the cells of these protocols (e.g. to spread a suite over processes)")
     parser.add_argument("--saved-only", action="store_true",
                         help="suite: print the table of the cells saved under --out, run nothing")
     return parser
