@@ -832,7 +832,7 @@ def add_cv_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     parser.add_argument("--variants", nargs="+", metavar="NAME",
                         help="suite: the configs to compare, by name (default: all; see --variant)")
     parser.add_argument("--variant", action="append", metavar="NAME=OVERRIDES",
-                        help="suite: add a config, e.g. --variant 'lm hgb=ensemble.lm.weight=0.1 ensemble.lm.model=hgb'")
+                        help="suite: add a config, e.g. --variant 'lm logistic=ensemble.lm.weight=0.1 ensemble.lm.model=logistic'")
     parser.add_argument("--resume", action="store_true",
                         help="suite: reuse cells saved under --out whose config is unchanged")
     parser.add_argument("--cells", nargs="+", choices=PROTOCOLS, metavar="PROTOCOL",

@@ -262,7 +262,7 @@ def _subset(corpus: EncodedCorpus, rows: np.ndarray) -> EncodedCorpus:
 
 
 class LMStatsClassifier(ClassifierMixin, BaseEstimator):
-    """Kneser-Ney statistics of encoded texts -> standardisation -> logistic regression (or a small GBM).
+    """Kneser-Ney statistics of encoded texts -> standardisation -> histogram gradient boosting (or logistic).
 
     Input ``X`` is an :class:`~daigt.tokenizer.EncodedCorpus`. The training rows' statistics are *cross-fitted*:
     the language models that score a training text never saw it (nor, when ``groups`` are given, its prompt),
@@ -270,7 +270,7 @@ class LMStatsClassifier(ClassifierMixin, BaseEstimator):
     on such in-sample statistics would learn the wrong scale. Test texts are scored by models fitted on all rows.
     """
 
-    def __init__(self, order: int = 3, n_folds: int = 4, model: str = "logistic", C: float = 1.0, seed: int = 0):
+    def __init__(self, order: int = 3, n_folds: int = 4, model: str = "hgb", C: float = 1.0, seed: int = 0):
         self.order = order
         self.n_folds = n_folds
         self.model = model
