@@ -44,6 +44,12 @@ def main() -> None:
         print(f"member ({model}): held-out AUC {roc_auc_score(test['label'], member.predict_proba(test_ids)[:, 1]):.4f}",
               flush=True)
     held_out = member.transform(test_ids)
+    label_free = [i for i, name in enumerate(FEATURE_NAMES) if name.startswith(("pooled", "unigram", "log_tokens"))]
+    from sklearn.base import clone
+
+    subset = clone(member.pipeline_).fit(member.features_[:, label_free], train["label"].to_numpy())
+    auc = roc_auc_score(test["label"], subset.predict_proba(held_out[:, label_free])[:, 1])
+    print(f"hgb on the label-free statistics only (pooled, unigram, length): held-out AUC {auc:.4f}", flush=True)
     print(f"{'statistic':<24}{'held-out AUC':>14}{'train AUC (cross-fitted)':>26}")
     for i, name in enumerate(FEATURE_NAMES):
         print(f"{name:<24}{roc_auc_score(test['label'], held_out[:, i]):>14.3f}"
