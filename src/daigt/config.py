@@ -49,6 +49,7 @@ CHOICES = {
     ("AugmentConfig", "typo_mode"): ("append", "replace"),
     ("StyleConfig", "model"): ("logistic", "lightgbm"),
     ("LanguageModelConfig", "model"): ("logistic", "hgb"),
+    ("LanguageModelConfig", "statistics"): ("all", "label-free"),
 }
 
 
@@ -241,6 +242,9 @@ class LanguageModelConfig:
     model: str = "hgb"
     """``hgb`` (scikit-learn's histogram gradient boosting: statistics interact with length and domain) or
     ``logistic``."""
+    statistics: str = "all"
+    """``all`` or ``label-free``: only the statistics of the model fitted on both labels, the unigram model and the
+    length (the ones whose direction held from training to held-out generators and corpora, bench/lm_diagnostics.py)."""
 
 
 @dataclass(frozen=True)

@@ -633,7 +633,8 @@ def lm_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -
     train_texts, test_texts = clean_texts(config, train["text"].astype(str).tolist(), list(test_texts))
     tokenizer, train_ids, test_ids = encode_corpora(config, train_texts, test_texts, StageLog(), show_progress=False)
     lm = config.ensemble.lm
-    model = LMStatsClassifier(order=lm.order, n_folds=lm.n_folds, model=lm.model, seed=config.seed)
+    model = LMStatsClassifier(order=lm.order, n_folds=lm.n_folds, model=lm.model, seed=config.seed,
+                              statistics=lm.statistics)
     groups = train["prompt_name"].to_numpy() if "prompt_name" in train.columns else None
     model.fit(train_ids, train["label"].to_numpy(), groups=groups,
               sentence_ends=sentence_end_ids(tokenizer.tokenizer_.get_vocab()))
@@ -710,6 +711,7 @@ def suite_variants() -> dict[str, tuple[str, ...]]:
         "public recipe": tuple(PUBLIC_RECIPE),
         "old defaults": (),
         "lm member": ("ensemble.lm.weight=0.1",),
+        "lm label-free": ("ensemble.lm.weight=0.1", "ensemble.lm.statistics=label-free"),
         "learned blend": ("ensemble.stack.enabled=true",),
     }
 

@@ -270,12 +270,14 @@ class LMStatsClassifier(ClassifierMixin, BaseEstimator):
     on such in-sample statistics would learn the wrong scale. Test texts are scored by models fitted on all rows.
     """
 
-    def __init__(self, order: int = 3, n_folds: int = 4, model: str = "hgb", C: float = 1.0, seed: int = 0):
+    def __init__(self, order: int = 3, n_folds: int = 4, model: str = "hgb", C: float = 1.0, seed: int = 0,
+                 statistics: str = "all"):
         self.order = order
         self.n_folds = n_folds
         self.model = model
         self.C = C
         self.seed = seed
+        self.statistics = statistics
 
     def _final_estimator(self) -> BaseEstimator:
         if self.model == "logistic":
@@ -307,7 +309,8 @@ class LMStatsClassifier(ClassifierMixin, BaseEstimator):
 
             folds = group_folds(len(y), groups, self.n_folds, self.seed)
         self.features_, totals = self._cross_fitted_features(X, y, np.asarray(folds))
-        self.pipeline_ = make_pipeline(StandardScaler(), self._final_estimator()).fit(self.features_, y)
+        self.columns_ = self._columns()
+        self.pipeline_ = make_pipeline(StandardScaler(), self._final_estimator()).fit(self.features_[:, self.columns_], y)
         self.models_ = self._models(totals)
         self.classes_ = self.pipeline_.classes_
         return self
@@ -338,6 +341,14 @@ class LMStatsClassifier(ClassifierMixin, BaseEstimator):
                 features[rows] = self._statistics(models, _subset(X, rows))
         return features, totals
 
+    def _columns(self) -> np.ndarray:
+        """The statistics the classifier reads: all, or only those no label went into (``label-free``)."""
+        if self.statistics == "all":
+            return np.arange(len(FEATURE_NAMES))
+        if self.statistics == "label-free":
+            return np.array([i for i, n in enumerate(FEATURE_NAMES) if n.startswith(("pooled", "unigram", "log_tokens"))])
+        raise ValueError(f"LMStatsClassifier: statistics={self.statistics!r}; use 'all' or 'label-free'")
+
     def cross_fitted_scores(self, y, folds: np.ndarray) -> np.ndarray:
         """Out-of-fold P(machine) of the training rows, for a stacked blend fitted with ``fit(..., folds=folds)``.
 
@@ -349,8 +360,9 @@ class LMStatsClassifier(ClassifierMixin, BaseEstimator):
         y, folds, scores = np.asarray(y), np.asarray(folds), np.zeros(len(y))
         for k in np.unique(folds):
             held = folds == k
-            model = clone(self.pipeline_).fit(self.features_[~held], y[~held])
-            scores[held] = model.predict_proba(self.features_[held])[:, 1]
+            features = self.features_[:, self.columns_]
+            model = clone(self.pipeline_).fit(features[~held], y[~held])
+            scores[held] = model.predict_proba(features[held])[:, 1]
         return scores
 
     def _statistics(self, models, corpus: EncodedCorpus) -> np.ndarray:
@@ -363,7 +375,7 @@ class LMStatsClassifier(ClassifierMixin, BaseEstimator):
         return self._statistics(self.models_, X)
 
     def predict_proba(self, X: EncodedCorpus) -> np.ndarray:
-        return self.pipeline_.predict_proba(self.transform(X))
+        return self.pipeline_.predict_proba(self.transform(X)[:, self.columns_])
 
     def predict(self, X: EncodedCorpus) -> np.ndarray:
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

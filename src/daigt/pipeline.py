@@ -175,7 +175,8 @@ def extra_members(config: Config, tokenizer: BPETokenizer, train_ids: EncodedCor
         members.append(Member("style", StyleClassifier(model=ens.style.model, seed=config.seed), train_texts,
                               test_texts, ens.style.weight))
     if ens.lm.weight > 0 or (ens.stack.enabled and ens.stack.lm):
-        model = LMStatsClassifier(order=ens.lm.order, n_folds=ens.lm.n_folds, model=ens.lm.model, seed=config.seed)
+        model = LMStatsClassifier(order=ens.lm.order, n_folds=ens.lm.n_folds, model=ens.lm.model, seed=config.seed,
+                                  statistics=ens.lm.statistics)
         ends = sentence_end_ids(tokenizer.tokenizer_.get_vocab())
         members.append(Member("lm", model, train_ids, test_ids, ens.lm.weight,
                               {"groups": groups, "sentence_ends": ends}))
