@@ -114,3 +114,13 @@ def test_a_rows_own_label_never_reaches_its_statistics_or_its_out_of_fold_score_
     assert np.array_equal(model.features_[folds == 0], other.features_[folds == 0])
     scores = model.cross_fitted_scores(y, folds)
     assert scores.shape == (len(y),) and ((0 <= scores) & (scores <= 1)).all()
+
+
+def test_label_free_statistics_leave_out_everything_a_label_went_into():
+    X, y, groups = two_styles(0)
+    model = LMStatsClassifier(order=2, n_folds=3, seed=0, statistics="label-free").fit(X, y, groups=groups)
+    names = [FEATURE_NAMES[i] for i in model.columns_]
+    assert names and all(n.startswith(("pooled", "unigram", "log_tokens")) for n in names)
+    assert model.predict_proba(X).shape == (len(y), 2)
+    with pytest.raises(ValueError, match="statistics"):
+        LMStatsClassifier(order=2, n_folds=3, statistics="some").fit(X, y)
