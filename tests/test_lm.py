@@ -24,6 +24,11 @@ def test_next_token_probabilities_sum_to_one_for_every_history(order):
         assert p.sum() == pytest.approx(1.0, abs=1e-12)
 
 
+def test_an_order_whose_keys_overflow_is_refused():
+    with pytest.raises(ValueError, match="int64"):
+        count_ngrams(toy_corpus(), 5, 30523)
+
+
 def test_token_logprobs_agree_with_the_next_token_distribution():
     corpus = toy_corpus(1)
     lm = KneserNeyLM(3, vocab_size=7).fit(corpus)

@@ -60,6 +60,9 @@ def _merge(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.n
 
 def count_ngrams(corpus: EncodedCorpus, order: int, base: int) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique ``order``-gram keys of a corpus and their counts, streamed chunk by chunk."""
+    if base**order >= 2**63:
+        raise ValueError(f"order {order} over {base - 1} token ids does not fit int64 keys; use a lower order "
+                         "(up to 4 for a 30k vocabulary)")
     parts: list[tuple[np.ndarray, np.ndarray]] = []
     for a, b in _chunks(corpus):
         offsets = corpus.offsets[a : b + 1] - corpus.offsets[a]
