@@ -22,6 +22,9 @@ Sides ("variants"):
   default+lgb      the kit's default config (rank averaging, style member, pseudo-label refit: LightGBM is fitted
                    twice) with LightGBM switched on at the recipe's weight 0.31; --with-lightgbm
   reference+lgb    the reference with the recipe's LightGBM added (--with-lightgbm, when the reference runs)
+  default          the kit's default config (no reference counterpart; compared with ``reference`` if it ran)
+  default+lm       the defaults + the run-time language-model member (``ensemble.lm.weight=0.1``)
+  default+stack    the defaults + the learned blend (``ensemble.stack.enabled=true``, LM member included)
 ``--variants`` names the variants to run explicitly instead. Both sides use the weights of config.ensemble.
 """
 
@@ -264,6 +267,14 @@ def summary(stages: Stages, y_test, scores, X_train, X_test, np) -> dict:
     }
 
 
+DEFAULT_VARIANTS = {
+    "default": [],
+    "default+lm": ["ensemble.lm.weight=0.1"],
+    "default+stack": ["ensemble.stack.enabled=true"],
+}
+"""The kit's default run (no reference counterpart), and with the language-model member or the learned blend."""
+
+
 def worker_main(args: argparse.Namespace) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
     corpus = Path(args.corpus)
@@ -279,13 +290,16 @@ def worker_main(args: argparse.Namespace) -> int:
         result = run_kit(args, corpus, kit_config(args, lightgbm=True, max_features=max_features))
     elif variant == "default+lgb":
         result = run_kit(args, corpus, kit_config(args, lightgbm=True, recipe=False))
+    elif variant in DEFAULT_VARIANTS:
+        config = kit_config(args, lightgbm=False, recipe=False).with_overrides(DEFAULT_VARIANTS[variant])
+        result = run_kit(args, corpus, config)
     elif variant == "reference":
         result = run_reference(args, corpus, lightgbm=False)
     elif variant == "reference+lgb":
         result = run_reference(args, corpus, lightgbm=True)
     else:
         raise SystemExit(f"unknown variant {variant!r}; use kit, kit-tokenizers, kit+lgb, kit+lgb@K, default+lgb, "
-                         "reference, reference+lgb")
+                         f"reference, reference+lgb, {', '.join(DEFAULT_VARIANTS)}")
     Path(args.result).write_text(json.dumps(result), encoding="utf-8")
     return 0
 
@@ -381,6 +395,7 @@ def format_table(size: str, records: list[dict]) -> str:
     lines = [f"\n=== {size} ===  (kit/ref < 1 and speedup > 1 mean the kit is faster)"]
     pairs = [("kit", "reference")] + ([("kit-tokenizers", "reference")] if "kit-tokenizers" in by_variant else [])
     pairs += [(v, "reference+lgb") for v in by_variant if v.startswith(("kit+lgb", "default+lgb"))]
+    pairs += [(v, "reference") for v in by_variant if v in DEFAULT_VARIANTS]
     for kit_name, ref_name in pairs:
         kit, ref = by_variant.get(kit_name, {}), by_variant.get(ref_name, {})
         if not kit and not ref:

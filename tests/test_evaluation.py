@@ -248,7 +248,8 @@ def test_evaluate_with_a_real_model_builds_consistent_tables(tmp_path):
     assert "per prompt" in result.to_text()
 
     saved = result.save(tmp_path / "res")
-    assert {p.name for p in saved.iterdir()} == {"predictions.csv", "folds.csv", "prompts.csv", "sources.csv", "result.json"}
+    assert {p.name for p in saved.iterdir()} == {
+        "predictions.csv", "folds.csv", "prompts.csv", "sources.csv", "lengths.csv", "result.json"}
     meta = json.loads((saved / "result.json").read_text())
     assert meta["summary"]["pooled_auc"] == pytest.approx(result.summary["pooled_auc"])
     loaded = EvalResult.load(saved)
@@ -375,3 +376,66 @@ def test_simulated_test_noise_changes_test_texts_only():
     evaluate(df, folds, with_test_noise(spy, rate=1.0, char_noise=0.1), progress=False)
     assert seen["test"] == first  # seeded by config.seed
     assert with_test_noise(nb_fit_predict, 0.0) is nb_fit_predict
+
+
+def hard_suite_files(directory: Path) -> list[str]:
+    """Synthetic stand-ins named like ../shared/data's files, with every protocol of the hard suite scoreable."""
+    df = synthetic_essays(per_prompt=30)
+    df.loc[(df["label"] == 1) & (df["prompt_name"] == "cars"), "source"] = "llm-unknown(ai-mix-v16)"
+    parts = {
+        "outfox_essays": df[df["prompt_name"].isin(["cars", "venus"])],
+        "daigt_persuade_samples": df[df["prompt_name"] == "mars"],
+        "outfox_attacks": df[(df["prompt_name"] == "phones") & (df["label"] == 1)],
+        "m4_llama2": df[df["prompt_name"] == "school"],
+        "liang2023_detector_bias": df[df["prompt_name"] == "sports"],
+    }
+    paths = []
+    for name, part in parts.items():
+        path = directory / f"{name}.csv"
+        part.drop(columns="file").to_csv(path, index=False)
+        paths.append(str(path))
+    return paths
+
+
+def test_hard_suite_tabulates_every_protocol_per_variant_and_resumes(tmp_path, capsys):
+    paths = hard_suite_files(tmp_path)
+    out = tmp_path / "suite"
+    base = [*paths, "--suite", "hard", "--model", "baseline", "--out", str(out)]
+    assert cv_command(parse(add_cv_arguments, base + ["--variants", "public recipe", "old defaults"])) == 0
+    text = capsys.readouterr().out
+    table = pd.read_csv(out / "suite.csv", index_col=0)
+    assert list(table.columns) == ["public recipe", "old defaults"]
+    assert list(table.index) == [
+        "LOSO llm-unknown(ai-mix-v16), human split by prompt", "LCOO m4_llama2", "LCOO liang2023_detector_bias",
+        "LOPO persuade prompts, worst fold", "LOPO persuade prompts, mean fold", "attack"]
+    assert table.notna().all().all() and "| LCOO m4_llama2 |" in text
+    saved = EvalResult.load(out / "old-defaults" / "lcoo")
+    assert dict(zip(saved.folds["fold"], saved.folds["auc"]))["m4_llama2"] == pytest.approx(
+        table.loc["LCOO m4_llama2", "old defaults"])
+    assert set(saved.lengths["fold"]) >= {"all", "m4_llama2"}
+    # resume: saved cells with the same config and options are reused, a changed config is rerun
+    stamp = (out / "old-defaults" / "lcoo" / "result.json").stat().st_mtime_ns
+    again = ["--variants", "old defaults", "seven", "--variant", "seven=seed=7", "--resume"]
+    assert cv_command(parse(add_cv_arguments, base + again)) == 0
+    assert (out / "old-defaults" / "lcoo" / "result.json").stat().st_mtime_ns == stamp
+    assert EvalResult.load(out / "seven" / "lcoo").config["seed"] == 7
+    one = ["--variants", "eight", "--variant", "eight=seed=8", "--cells", "attack"]
+    assert cv_command(parse(add_cv_arguments, base + one)) == 0
+    assert [p.name for p in (out / "eight").iterdir()] == ["attack"]
+    capsys.readouterr()
+    assert cv_command(parse(add_cv_arguments, base + ["--variants", "public recipe", "--saved-only"])) == 0
+    assert "| attack |" in capsys.readouterr().out
+
+
+def test_length_buckets_split_held_out_rows_by_words():
+    from daigt.evaluation import length_bucket, length_table
+
+    assert length_bucket(np.array([0, 99, 100, 250, 400, 9000])).tolist() == [
+        "0-99", "0-99", "100-199", "200-399", "400+", "400+"]
+    predictions = pd.DataFrame({"fold": ["a"] * 4 + ["b"] * 4, "label": [0, 1] * 4,
+                                "score": [0.1, 0.9, 0.8, 0.2, 0.1, 0.9, 0.2, 0.8],
+                                "n_words": [50, 60, 500, 450, 50, 60, 500, 450]})
+    table = length_table(predictions)
+    pooled = table[table["fold"] == "all"].set_index("words")["auc"]
+    assert pooled["0-99"] == 1.0 and pooled["400+"] == 0.5
+    assert table[(table["fold"] == "a") & (table["words"] == "400+")]["auc"].item() == 0.0

@@ -256,6 +256,43 @@ class EmbeddingConfig:
 
 
 @dataclass(frozen=True)
+class LanguageModelConfig:
+    """Kneser-Ney token language models fitted at run time (human vs machine) and a classifier over their
+    per-text log-probability statistics (``daigt.lm``)."""
+
+    weight: Annotated[float, Range(0)] = 0.0
+    """Weight against the TF-IDF members' total weight; 0 switches it off (unless ``ensemble.stack`` uses it)."""
+    order: Annotated[int, Range(1, 8)] = 3
+    """N-gram order of the human and machine models (ids of a large vocabulary allow fewer: the run says so)."""
+    n_folds: Annotated[int, Range(2, 100)] = 4
+    """Cross-fitting folds: the statistics a classifier trains on come from models that never saw the text."""
+    model: Literal["hgb", "logistic"] = "hgb"
+    """``hgb`` (scikit-learn's histogram gradient boosting: statistics interact with length and domain) or
+    ``logistic``."""
+    statistics: Literal["all", "label-free"] = "all"
+    """``all`` or ``label-free``: only the statistics of the model fitted on both labels, the unigram model and the
+    length (the ones whose direction held from training to held-out generators and corpora, bench/lm_diagnostics.py)."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """A learned blend: a meta-learner fitted on out-of-fold member scores from prompt-grouped folds of the
+    training rows, instead of the fixed member weights (``daigt.stacking``)."""
+
+    enabled: bool = False
+    """Replace the fixed weights by the learned blend."""
+    n_folds: Annotated[int, Range(2, 100)] = 4
+    """Prompt-grouped folds that produce the out-of-fold member scores."""
+    length_interaction: bool = True
+    """Let each member's weight depend on the text's length (log token count), so short texts can lean on the
+    members that stay informative with little evidence."""
+    C: Annotated[float, Range(0, low_open=True)] = 1.0
+    """Inverse regularisation of the logistic meta-learner."""
+    lm: bool = True
+    """Include the language-model member as a column of the blend (fitted even when its weight is 0)."""
+
+
+@dataclass(frozen=True)
 class EnsembleConfig:
     """Members and how their scores are combined. A member with weight 0 is not fitted at all."""
 
@@ -268,6 +305,8 @@ class EnsembleConfig:
     lightgbm: LightGBMConfig = field(default_factory=LightGBMConfig)
     style: StyleConfig = field(default_factory=StyleConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    lm: LanguageModelConfig = field(default_factory=LanguageModelConfig)
+    stack: StackConfig = field(default_factory=StackConfig)
 
 
 @dataclass(frozen=True)

@@ -343,7 +343,10 @@ class EvalResult:
     config: dict[str, Any] | None = None
     timings: list[dict[str, Any]] = field(default_factory=list)
 
-    _TABLES = ("predictions", "folds", "prompts", "sources")
+    lengths: pd.DataFrame = field(default_factory=lambda: length_table(pd.DataFrame()))
+    """AUC per length bucket (words), per fold and pooled: short texts carry little n-gram evidence."""
+
+    _TABLES = ("predictions", "folds", "prompts", "sources", "lengths")
 
     @classmethod
     def from_predictions(
@@ -368,7 +371,8 @@ class EvalResult:
             **{k: pooled[k] for k in pooled if k.startswith("tpr_")},
             "seconds": float(sum(t.get("seconds", 0.0) for t in timings)),
         }
-        return cls(protocol, predictions, folds, prompts, sources, summary, list(skipped or []), config, timings)
+        return cls(protocol, predictions, folds, prompts, sources, summary, list(skipped or []), config, timings,
+                   length_table(predictions))
 
     # ---- serialisation ----
     def to_dict(self) -> dict[str, Any]:
@@ -382,6 +386,7 @@ class EvalResult:
                 "folds": _records(self.folds),
                 "prompts": _records(self.prompts),
                 "sources": _records(self.sources),
+                "lengths": _records(self.lengths),
             }
         )
 
@@ -411,6 +416,8 @@ class EvalResult:
         tables = {}
         for name in cls._TABLES:
             csv = directory / f"{name}.csv"
+            if name == "lengths" and not csv.exists():  # saved before length buckets existed
+                continue
             if not csv.exists():
                 raise EvaluationError(f"{csv}: not found; the result directory is incomplete, rerun `daigt cv --out`")
             tables[name] = pd.read_csv(csv, keep_default_na=False, na_values=[""])
@@ -429,6 +436,7 @@ class EvalResult:
             meta.get("skipped", []),
             meta.get("config"),
             meta.get("timings", []),
+            tables.get("lengths", length_table(tables["predictions"])),
         )
 
     def to_text(self) -> str:
@@ -441,7 +449,9 @@ class EvalResult:
             f"{s['min_fold_auc']:.4f}  TPR@1%FPR {s[_tpr_column(0.01)]:.4f}  TPR@5%FPR {s[_tpr_column(0.05)]:.4f}",
         ]
         lines += [f"skipped: {reason}" for reason in self.skipped]
-        for title, frame in (("per fold", self.folds), ("per prompt", self.prompts), ("per source", self.sources)):
+        tables = (("per fold", self.folds), ("per prompt", self.prompts), ("per source", self.sources),
+                  ("per length (words)", self.lengths))
+        for title, frame in tables:
             lines += ["", f"== {title} ==", frame.to_string(**fmt) if len(frame) else "(none)"]
         return "\n".join(lines)
 
@@ -498,6 +508,33 @@ def source_table(predictions: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=_table_columns(["fold", "source"]))
 
 
+LENGTH_BUCKETS = (0, 100, 200, 400)
+"""Lower edges, in words, of the length buckets (the last one is open): a 40-word answer, a short essay, ..."""
+
+
+def length_bucket(n_words: np.ndarray) -> np.ndarray:
+    """Bucket labels such as ``"100-199"`` and ``"400+"``."""
+    edges = np.asarray(LENGTH_BUCKETS)
+    names = [f"{a}-{b - 1}" for a, b in zip(edges[:-1], edges[1:])] + [f"{edges[-1]}+"]
+    return np.asarray(names, dtype=object)[np.searchsorted(edges, np.asarray(n_words), side="right") - 1]
+
+
+def length_table(predictions: pd.DataFrame) -> pd.DataFrame:
+    """AUC per length bucket: pooled over all held-out rows (fold ``"all"``), then inside each fold."""
+    columns = _table_columns(["fold", "words"])
+    if "n_words" not in predictions.columns or predictions.empty:
+        return pd.DataFrame([], columns=columns)
+    buckets = length_bucket(predictions["n_words"].to_numpy())
+    order = {name: i for i, name in enumerate(sorted(set(buckets), key=lambda b: int(b.split("-")[0].rstrip("+"))))}
+    rows = []
+    for fold, part in [("all", predictions)] + list(predictions.groupby("fold", sort=False)):
+        part_buckets = length_bucket(part["n_words"].to_numpy())
+        for name in sorted(set(part_buckets), key=order.get):
+            chosen = part[part_buckets == name]
+            rows.append({"fold": fold, "words": name, **_metric_row(chosen["label"].to_numpy(), chosen["score"].to_numpy())})
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _table_columns(keys: list[str], extra: Iterable[str] = ()) -> list[str]:
     return keys + ["n_human", "n_machine", "auc"] + [_tpr_column(t) for t in FPR_TARGETS] + list(extra)
 
@@ -532,6 +569,7 @@ def evaluate(
     meta = df[["label", "prompt_name", "source", "file"]].reset_index(drop=True)
     for name in ("prompt_name", "source", "file"):
         meta[name] = _column(meta, name)
+    meta["n_words"] = df["text"].astype(str).str.split().str.len().to_numpy()
     parts, timings = [], []
     bar = tqdm(folds, desc=f"cv {protocol}", unit="fold", disable=not progress)
     for fold in bar:
@@ -586,10 +624,28 @@ def pipeline_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[s
     return fit_predict(config, train, test_texts, show_progress=False)
 
 
+def lm_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -> np.ndarray:
+    """The run-time language-model member alone (``daigt.lm.LMStatsClassifier``) over the kit's BPE ids."""
+    from daigt.lm import LMStatsClassifier, sentence_end_ids
+    from daigt.pipeline import clean_texts, encode_corpora
+    from daigt.stages import StageLog
+
+    train_texts, test_texts = clean_texts(config, train["text"].astype(str).tolist(), list(test_texts))
+    tokenizer, train_ids, test_ids = encode_corpora(config, train_texts, test_texts, StageLog(), show_progress=False)
+    lm = config.ensemble.lm
+    model = LMStatsClassifier(order=lm.order, n_folds=lm.n_folds, model=lm.model, seed=config.seed,
+                              statistics=lm.statistics)
+    groups = train["prompt_name"].to_numpy() if "prompt_name" in train.columns else None
+    model.fit(train_ids, train["label"].to_numpy(), groups=groups,
+              sentence_ends=sentence_end_ids(tokenizer.tokenizer_.get_vocab()))
+    return model.predict_proba(test_ids)[:, 1]
+
+
 MODELS: dict[str, FitPredict] = {
     "pipeline": pipeline_fit_predict,
     "baseline": baseline_fit_predict,
     "style": style_fit_predict,
+    "lm": lm_fit_predict,
 }
 
 
@@ -611,6 +667,132 @@ def with_test_noise(fit_predict: FitPredict, rate: float, char_noise: float = 0.
         return fit_predict(config, train, noisy)
 
     return noisy_fit_predict
+
+
+# ---- suites: several protocols x several configs, one table ----------------------------------------------
+@dataclass(frozen=True)
+class SuiteCell:
+    """One protocol run of a suite: which files (stems; empty = every input file), protocol options, and how
+    its result becomes table rows."""
+
+    name: str
+    protocol: str
+    files: tuple[str, ...] = ()
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def rows(self, result: EvalResult) -> list[tuple[str, float]]:
+        folds = result.folds
+        if self.protocol == "lopo":
+            return [(f"{self.name}, worst fold", float(folds["auc"].min())),
+                    (f"{self.name}, mean fold", float(folds["auc"].mean()))]
+        if self.protocol == "lcoo":
+            return [(f"{self.name} {fold}", float(a)) for fold, a in zip(folds["fold"], folds["auc"])]
+        return [(self.name, float(result.summary["pooled_auc"]))]
+
+
+SUITES: dict[str, tuple[SuiteCell, ...]] = {
+    "hard": (
+        SuiteCell("LOSO llm-unknown(ai-mix-v16), human split by prompt", "loso",
+                  options={"sources": ["llm-unknown(ai-mix-v16)"], "human_split": "prompt"}),
+        SuiteCell("LCOO", "lcoo", options={"corpora": ["m4_llama2", "liang2023_detector_bias"]}),
+        SuiteCell("LOPO persuade prompts", "lopo", files=("outfox_essays", "daigt_persuade_samples")),
+        SuiteCell("attack", "attack", files=("outfox_essays", "daigt_persuade_samples", "outfox_attacks")),
+    ),
+}
+"""``hard``: the protocols of the hard-cases issue. LOSO and LCOO train on every input file; LOPO and attack
+on the PERSUADE-based files only (as in README "Generalisation")."""
+
+
+def suite_variants() -> dict[str, tuple[str, ...]]:
+    """Named override sets a suite compares, each applied on top of ``--config``/``--set``."""
+    from daigt.config import PUBLIC_RECIPE
+
+    return {
+        "public recipe": tuple(PUBLIC_RECIPE),
+        "old defaults": (),
+        "lm member": ("ensemble.lm.weight=0.1",),
+        "lm label-free": ("ensemble.lm.weight=0.1", "ensemble.lm.statistics=label-free"),
+        "learned blend": ("ensemble.stack.enabled=true",),
+    }
+
+
+def _cell_args(cell: SuiteCell, paths: Sequence[str], base: argparse.Namespace) -> argparse.Namespace | None:
+    chosen = [p for p in paths if not cell.files or Path(p).stem in cell.files]
+    if not chosen or (cell.files and {Path(p).stem for p in chosen} != set(cell.files)):
+        return None
+    values = {"files": chosen, "protocol": cell.protocol, "folds": base.folds,
+              "prompts": base.prompts if cell.protocol == "lopo" else None,
+              "sources": None, "corpora": None, "attack": None, "human_split": "random", "min_rows": base.min_rows}
+    values.update(cell.options)
+    return argparse.Namespace(**values)
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
+
+
+def run_suite(args: argparse.Namespace, base_config: Config) -> pd.DataFrame:
+    """Every cell of the suite under every chosen variant; one AUC table (rows: protocol rows, columns: variants).
+
+    With ``--out DIR`` each cell's result is saved under ``DIR/<variant>/<cell>``; ``--resume`` reuses a saved
+    cell whose config equals the one it would run with, so an interrupted suite continues where it stopped;
+    ``--saved-only`` only tabulates the saved cells.
+    """
+    variants = suite_variants()
+    for item in args.variant or []:
+        name, _, overrides = item.partition("=")
+        variants[name.strip()] = tuple(overrides.split())
+    chosen = args.variants or list(variants)
+    unknown = [v for v in chosen if v not in variants]
+    if unknown:
+        raise EvaluationError(f"--variants {unknown}: unknown; known: {list(variants)} (add one with --variant NAME=OVERRIDES)")
+    table: dict[str, dict[str, float]] = {}
+    for variant in chosen:
+        config = base_config.with_overrides(list(variants[variant]))
+        for cell in SUITES[args.suite]:
+            if args.cells and cell.protocol not in args.cells:
+                continue
+            cell_args = _cell_args(cell, args.files, args)
+            if cell_args is None:
+                log.warning("suite %s: %s skipped: needs files %s", args.suite, cell.name, list(cell.files))
+                continue
+            where = Path(args.out) / _slug(variant) / _slug(cell.name) if args.out else None
+            key = {"files": sorted(Path(p).name for p in cell_args.files), "model": args.model,
+                   **{k: v for k, v in vars(cell_args).items() if k != "files"}}
+            result = _saved_cell(where, config, key) if args.resume or args.saved_only else None
+            if result is None and args.saved_only:
+                log.warning("suite %s: %s, %s not saved under %s", args.suite, variant, cell.name, args.out)
+                continue
+            if result is None:
+                log.info("suite %s: %s, %s", args.suite, variant, cell.name)
+                df, folds, notes = folds_from_args(cell_args, config)
+                result = evaluate(df, folds, MODELS[args.model], config, protocol=cell.protocol,
+                                  progress=not getattr(args, "quiet", False), skipped=notes)
+                result.summary["suite_cell"] = key
+                if where is not None:
+                    result.save(where)
+            for row, value in cell.rows(result):
+                table.setdefault(row, {})[variant] = value
+    return pd.DataFrame.from_dict(table, orient="index")[[v for v in chosen if any(v in r for r in table.values())]]
+
+
+def _saved_cell(where: Path | None, config: Config, key: dict[str, Any]) -> EvalResult | None:
+    """A saved cell run with the same config, files and protocol options, or None."""
+    if where is None or not (where / "result.json").exists():
+        return None
+    result = EvalResult.load(where)
+    same = result.config == config.to_dict() and result.summary.get("suite_cell") == _json_safe(key)
+    return result if same else None
+
+
+def suite_text(table: pd.DataFrame) -> str:
+    """The suite table as Markdown (README-ready)."""
+    header = "| protocol | " + " | ".join(table.columns) + " |"
+    lines = [header, "|---|" + "---:|" * len(table.columns)]
+    for row, values in table.iterrows():
+        cells = ["" if pd.isna(v) else f"{v:.4f}" for v in values]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 # ---- command line ----------------------------------------------------------------------------------------
@@ -646,6 +828,19 @@ def add_cv_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser
     _add_common_arguments(parser, files_required=True)
     parser.add_argument("--out", metavar="DIR", help="save predictions and tables (CSV + result.json) here")
     parser.add_argument("--report", metavar="HTML", help="also write the HTML report here")
+    parser.add_argument("--suite", choices=sorted(SUITES),
+                        help="run a fixed set of protocols (ignores --protocol) under several configs and print one "
+                             "AUC table; 'hard': the hard-cases protocols with the public recipe beside")
+    parser.add_argument("--variants", nargs="+", metavar="NAME",
+                        help="suite: the configs to compare, by name (default: all; see --variant)")
+    parser.add_argument("--variant", action="append", metavar="NAME=OVERRIDES",
+                        help="suite: add a config, e.g. --variant 'lm logistic=ensemble.lm.weight=0.1 ensemble.lm.model=logistic'")
+    parser.add_argument("--resume", action="store_true",
+                        help="suite: reuse cells saved under --out whose config is unchanged")
+    parser.add_argument("--cells", nargs="+", choices=PROTOCOLS, metavar="PROTOCOL",
+                        help="suite: run only the cells of these protocols (e.g. to spread a suite over processes)")
+    parser.add_argument("--saved-only", action="store_true",
+                        help="suite: print the table of the cells saved under --out, run nothing")
     return parser
 
 
@@ -762,6 +957,8 @@ def _fail(command: str, exc: Exception) -> int:
 
 def cv_command(args: argparse.Namespace) -> int:
     """``daigt cv``: run a protocol, print the tables, optionally save them and an HTML report."""
+    if getattr(args, "suite", None):
+        return suite_command(args)
     try:
         result = run_protocol(args)
     except (EvaluationError, ConfigError, FileNotFoundError) as exc:
@@ -775,6 +972,23 @@ def cv_command(args: argparse.Namespace) -> int:
         from daigt.report import write_report
 
         print(f"report: {write_report(result, args.report)}")
+    return 0
+
+
+def suite_command(args: argparse.Namespace) -> int:
+    """``daigt cv --suite NAME``: the suite's table (also saved as ``suite.md`` / ``suite.csv`` under --out)."""
+    try:
+        table = run_suite(args, load_config(args))
+    except (EvaluationError, ConfigError, FileNotFoundError, ValueError) as exc:
+        return _fail("cv", exc)
+    text = suite_text(table)
+    print(text)
+    if args.out:
+        from daigt.io import write_text_atomic
+
+        write_text_atomic(Path(args.out) / "suite.md", text + "\n")
+        write_text_atomic(Path(args.out) / "suite.csv", table.to_csv())
+        print(f"saved to {args.out}")
     return 0
 
 

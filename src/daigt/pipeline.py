@@ -31,7 +31,9 @@ from daigt.data import (
     sample_rows,
 )
 from daigt.features import NgramTfidfVectorizer
+from daigt.lm import LMStatsClassifier, sentence_end_ids
 from daigt.models import build_ensemble, combine_scores, ensemble_members
+from daigt.stacking import Member, stacked_scores
 from daigt.stages import StageLog, peak_rss_mb
 from daigt.style import StyleClassifier
 from daigt.submission import make_submission, write_submission
@@ -126,7 +128,10 @@ def fit_predict(
         labels = train["label"].to_numpy()
     tokenizer, train_ids, test_ids = encode_corpora(config, train_texts, test_list, stages, show_progress)
     _, X_train, X_test = tfidf_features(config, train_ids, test_ids, stages)
-    del train_ids, test_ids
+    groups = train["prompt_name"].to_numpy() if "prompt_name" in train.columns else None
+    members = extra_members(config, tokenizer, train_ids, test_ids, train_texts, test_list, groups)
+    lengths = (train_ids.lengths, test_ids.lengths)
+    del train_ids, test_ids  # a language-model member keeps its own reference
     with stages.stage("fit ensemble"):
         ensemble = build_ensemble(config.ensemble, seed=config.seed).fit(X_train, labels)
     with stages.stage("predict"):
@@ -134,11 +139,16 @@ def fit_predict(
     if config.pseudo_label.enabled:
         with stages.stage("pseudo-label refit"):
             scores = pseudo_label_refit(config, X_train, labels, X_test, scores)
+    if config.ensemble.stack.enabled:
+        tfidf = Member("tfidf", build_ensemble(config.ensemble, seed=config.seed), X_train, X_test)
+        del X_train, X_test
+        with stages.stage("stacked blend"):
+            scores = stacked_blend(config, [tfidf, *members], scores, labels, groups, *lengths)
+        return scores
     del X_train, X_test
-    text_members = text_level_members(config)
-    if text_members:
+    if members:
         with stages.stage("text-level members"):
-            scores = blend_text_members(config, text_members, train_texts, labels, test_list, scores)
+            scores = blend_members(config, members, labels, scores)
     return scores
 
 
@@ -155,33 +165,49 @@ def pseudo_label_refit(config: Config, X_train, labels: np.ndarray, X_test, scor
     return build_ensemble(config.ensemble, seed=config.seed).fit(X, y).predict_proba(X_test)[:, 1]
 
 
-def text_level_members(config: Config) -> list[tuple[str, object, float]]:
-    """Members that read raw texts instead of TF-IDF rows: the style model and frozen-encoder embeddings."""
-    members: list[tuple[str, object, float]] = []
-    if config.ensemble.style.weight > 0:
-        members.append(("style", StyleClassifier(model=config.ensemble.style.model, seed=config.seed),
-                        config.ensemble.style.weight))
-    emb = config.ensemble.embedding
+def extra_members(config: Config, tokenizer: BPETokenizer, train_ids: EncodedCorpus, test_ids: EncodedCorpus,
+                  train_texts: list[str], test_texts: list[str], groups) -> list[Member]:
+    """Members beside the TF-IDF ensemble: the style model, frozen-encoder embeddings (both read raw texts) and
+    the run-time language models (read the BPE ids). A weight-0 member is built only when the stack uses it."""
+    ens, members = config.ensemble, []
+    if ens.style.weight > 0:
+        members.append(Member("style", StyleClassifier(model=ens.style.model, seed=config.seed), train_texts,
+                              test_texts, ens.style.weight))
+    if ens.lm.weight > 0 or (ens.stack.enabled and ens.stack.lm):
+        model = LMStatsClassifier(order=ens.lm.order, n_folds=ens.lm.n_folds, model=ens.lm.model, seed=config.seed,
+                                  statistics=ens.lm.statistics)
+        ends = sentence_end_ids(tokenizer.tokenizer_.get_vocab())
+        members.append(Member("lm", model, train_ids, test_ids, ens.lm.weight,
+                              {"groups": groups, "sentence_ends": ends}))
+    emb = ens.embedding
     if emb.weight > 0:
         if not emb.model_dir:
             raise ConfigError("ensemble.embedding.weight > 0 needs ensemble.embedding.model_dir (a local encoder directory)")
         from daigt.transformer.embeddings import EmbeddingLogisticClassifier
 
-        members.append(("embedding", EmbeddingLogisticClassifier(
+        members.append(Member("embedding", EmbeddingLogisticClassifier(
             emb.model_dir, batch_size=emb.batch_size, max_length=emb.max_length, cache_dir=emb.cache_dir or None,
-        ), emb.weight))
+        ), train_texts, test_texts, emb.weight))
     return members
 
 
-def blend_text_members(config: Config, members, train_texts: list[str], labels: np.ndarray, test_texts: list[str],
-                       scores: np.ndarray) -> np.ndarray:
-    """Combine the TF-IDF ensemble's scores with text-level members, weights relative to the TF-IDF total."""
+def blend_members(config: Config, members: list[Member], labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Combine the TF-IDF ensemble's scores with the other members, weights relative to the TF-IDF total."""
     all_scores, weights = [scores], [sum(m[2] for m in ensemble_members(config.ensemble, config.seed))]
-    for name, model, weight in members:
-        log.info("fitting text-level member %s", name)
-        all_scores.append(model.fit(train_texts, labels).predict_proba(test_texts)[:, 1])
-        weights.append(weight)
+    for member in members:
+        log.info("fitting member %s", member.name)
+        all_scores.append(member.test_scores(labels))
+        weights.append(member.weight)
     return combine_scores(all_scores, weights, config.ensemble.averaging)
+
+
+def stacked_blend(config: Config, members: list[Member], tfidf_scores: np.ndarray, labels: np.ndarray, groups,
+                  train_lengths: np.ndarray, test_lengths: np.ndarray) -> np.ndarray:
+    """The learned blend; the TF-IDF column's test scores are the ensemble's (pseudo-label refit included)."""
+    stack = config.ensemble.stack
+    return stacked_scores(members, labels, groups, train_lengths, test_lengths, test_scores={"tfidf": tfidf_scores},
+                          n_folds=stack.n_folds, length_interaction=stack.length_interaction, C=stack.C,
+                          seed=config.seed)
 
 
 def blend_transformer(config: Config, tfidf_scores: np.ndarray, test_texts: Sequence[str], stages: StageLog) -> np.ndarray:

@@ -231,6 +231,11 @@ def render_report(
     parts += ['<h2>Per generator</h2><p class="muted">Each generator\'s essays against all human essays of the same fold.</p>']
     parts += [_bar_plot(result.sources, "source", "AUC per generator") if len(result.sources) else ""]
     parts += [_table_html(result.sources, highlight_below=0.9)]
+    lengths = result.lengths
+    if len(lengths):
+        parts += ['<h2>Per length</h2><p class="muted">AUC by text length in words: pooled over all held-out '
+                  'rows (fold "all"), then inside each fold. Short texts carry little n-gram evidence.</p>']
+        parts += [_table_html(lengths, highlight_below=0.9)]
     parts += ["<h2>Calibration</h2>", _calibration_plot(predictions)]
     if top_ngrams:
         frame = pd.DataFrame(

@@ -1,0 +1,158 @@
+"""A learned blend: a few-parameter meta-learner over out-of-fold member scores.
+
+Fixed member weights were chosen on a handful of protocols, and no single fixed blend wins everywhere: the
+style member helps unseen corpora and hurts Llama-2 reddit answers; LightGBM helps student-voice machine
+essays and hurts flan-t5. A meta-learner fitted on how each member scored *held-out prompts* of the training
+data can weigh members per run, and (with the length interaction) per text length. Its inputs must be honest:
+every training row's member scores come from members fitted on folds that exclude the row's prompt, so the
+meta-learner sees the scores a member gives to unseen topics, as it will at test time.
+
+Members are anything with ``fit(X, y)`` / ``predict_proba(X)``; their input can be a sparse TF-IDF matrix, a
+list of texts or an :class:`~daigt.tokenizer.EncodedCorpus` (a causal-LM member reading texts joins the same way).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+from daigt.models import rank_scores
+from daigt.tokenizer import EncodedCorpus
+
+log = logging.getLogger("daigt")
+
+ROW_PARAMS = ("groups",)
+"""Fit parameters that hold one value per training row: subset together with the rows."""
+
+
+def group_folds(n: int, groups: Sequence | None, n_folds: int, seed: int) -> np.ndarray:
+    """A fold number per row, whole groups (prompts) per fold, dealt largest-first to the smallest fold.
+
+    With fewer groups than folds (or none given) rows are dealt at random: the folds are then not
+    prompt-disjoint, which the caller logs.
+    """
+    rng = np.random.default_rng(seed)
+    if groups is not None:
+        names, inverse, counts = np.unique(np.asarray(groups).astype(str), return_inverse=True, return_counts=True)
+        if len(names) >= n_folds:
+            order = rng.permutation(len(names))
+            order = order[np.argsort(-counts[order], kind="stable")]
+            sizes, fold_of = np.zeros(n_folds, np.int64), np.zeros(len(names), np.int64)
+            for i in order:
+                k = int(np.argmin(sizes))
+                fold_of[i], sizes[k] = k, sizes[k] + counts[i]
+            return fold_of[inverse]
+    return rng.permutation(n) % n_folds
+
+
+def take(X: Any, rows: np.ndarray) -> Any:
+    """Rows of a member's input: sparse/dense matrix, encoded corpus or list of texts."""
+    if isinstance(X, EncodedCorpus):
+        return EncodedCorpus.from_sequences(X[int(i)] for i in rows)
+    if isinstance(X, list):
+        return [X[int(i)] for i in rows]
+    return X[rows]
+
+
+@dataclass
+class Member:
+    """One column of the blend: an estimator, its training and test inputs, and its fixed weight."""
+
+    name: str
+    estimator: BaseEstimator
+    train: Any
+    test: Any
+    weight: float = 0.0
+    fit_params: dict[str, Any] = field(default_factory=dict)
+    fitted: BaseEstimator | None = field(default=None, init=False, repr=False)
+    """Set by ``out_of_fold_scores`` for members that fit once on all rows (``cross_fitted_scores``)."""
+
+    def fit(self, y: np.ndarray, rows: np.ndarray | None = None) -> BaseEstimator:
+        """A fresh clone fitted on ``rows`` of the training input (all rows when ``None``)."""
+        if rows is None:
+            return clone(self.estimator).fit(self.train, y, **self.fit_params)
+        params = {k: (take(np.asarray(v), rows) if k in ROW_PARAMS and v is not None else v)
+                  for k, v in self.fit_params.items()}
+        return clone(self.estimator).fit(take(self.train, rows), y[rows], **params)
+
+    def test_scores(self, y: np.ndarray) -> np.ndarray:
+        model = self.fitted if self.fitted is not None else self.fit(y)
+        return model.predict_proba(self.test)[:, 1]
+
+    def out_of_fold_scores(self, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
+        """Score of every training row from a clone fitted on the other folds only.
+
+        A member that cross-fits internally (``cross_fitted_scores``, the language-model member) is fitted once
+        on all rows with these folds instead, and that fit also scores the test rows."""
+        if hasattr(self.estimator, "cross_fitted_scores"):
+            params = {k: v for k, v in self.fit_params.items() if k not in ROW_PARAMS}
+            self.fitted = clone(self.estimator).fit(self.train, y, folds=folds, **params)
+            return self.fitted.cross_fitted_scores(y, folds)
+        scores = np.zeros(len(y))
+        for k in np.unique(folds):
+            held, rest = np.flatnonzero(folds == k), np.flatnonzero(folds != k)
+            if len(np.unique(y[rest])) < 2:
+                raise ValueError(f"stacking fold {k}: its training rows hold one label; use fewer folds")
+            scores[held] = self.fit(y, rest).predict_proba(take(self.train, held))[:, 1]
+        return scores
+
+
+class StackedBlend(ClassifierMixin, BaseEstimator):
+    """Logistic regression over each member's normalised rank (and, optionally, rank x length).
+
+    Ranks are taken within the scored set (training rows' out-of-fold scores, or the test set), the same
+    normalisation rank averaging uses, so the meta-learner does not depend on members' probability scales, which
+    differ between a member fitted on part of the training rows and one fitted on all. ``m`` members give
+    ``m + 1`` weights, or ``2m + 2`` with the length interaction.
+    """
+
+    def __init__(self, length_interaction: bool = True, C: float = 1.0, seed: int = 0):
+        self.length_interaction = length_interaction
+        self.C = C
+        self.seed = seed
+
+    def _design(self, scores: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        ranks = np.column_stack([rank_scores(c) - 0.5 for c in np.asarray(scores, float).T])
+        if not self.length_interaction:
+            return ranks
+        z = (np.log1p(np.asarray(lengths, float)) - self.length_mean_) / self.length_scale_
+        return np.column_stack([ranks, ranks * z[:, None], z])
+
+    def fit(self, scores: np.ndarray, y, lengths: np.ndarray) -> StackedBlend:
+        from sklearn.linear_model import LogisticRegression
+
+        log_len = np.log1p(np.asarray(lengths, float))
+        self.length_mean_, self.length_scale_ = float(log_len.mean()), float(log_len.std() or 1.0)
+        self.model_ = LogisticRegression(C=self.C, max_iter=1000, random_state=self.seed)
+        self.model_.fit(self._design(scores, lengths), np.asarray(y))
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, scores: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.predict_proba(self._design(scores, lengths))
+
+
+def stacked_scores(members: Sequence[Member], y: np.ndarray, groups: Sequence | None, train_lengths: np.ndarray,
+                   test_lengths: np.ndarray, *, test_scores: dict[str, np.ndarray] | None = None, n_folds: int = 4,
+                   length_interaction: bool = True, C: float = 1.0, seed: int = 0) -> np.ndarray:
+    """Test P(machine) from a meta-learner fitted on the members' prompt-grouped out-of-fold scores.
+
+    ``test_scores`` gives a member's test scores when they come from elsewhere (the TF-IDF ensemble's, after its
+    pseudo-label refit); every other member is fitted on all training rows to score the test rows."""
+    folds = group_folds(len(y), groups, n_folds, seed)
+    if groups is None or len(np.unique(np.asarray(groups).astype(str))) < n_folds:
+        log.warning("stacking: fewer than %d prompts among the training rows; its folds are not prompt-disjoint",
+                    n_folds)
+    oof = np.column_stack([m.out_of_fold_scores(y, folds) for m in members])
+    given = test_scores or {}
+    tests = [given[m.name] if m.name in given else m.test_scores(y) for m in members]
+    blend = StackedBlend(length_interaction, C, seed).fit(oof, y, train_lengths)
+    log.info("stacked blend over %s: coefficients %s", [m.name for m in members],
+             np.round(blend.model_.coef_.ravel(), 3).tolist())
+    return blend.predict_proba(np.column_stack(tests), test_lengths)[:, 1]
