@@ -333,3 +333,17 @@ def _run_capturing_stderr(argv: list[str]) -> tuple[int, str]:
     with contextlib.redirect_stderr(buffer), contextlib.redirect_stdout(io.StringIO()):
         code = main(argv)
     return code, buffer.getvalue()
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--folds", "1"], "argument --folds: 1 is out of range: use a value >= 2"),
+    (["--min-rows", "0"], "argument --min-rows: 0 is out of range: use a value >= 1"),
+    (["--min-rows", "abc"], "argument --min-rows: 'abc' is not an integer"),
+    (["--test-noise", "2"], "argument --test-noise: 2 is out of range: use a value in [0.0, 1.0]"),
+    (["--test-char-noise", "-0.1"], "argument --test-char-noise: -0.1 is out of range"),
+])
+def test_cv_options_out_of_range_exit_2_before_any_file_is_read(capsys, argv, fragment):
+    with pytest.raises(SystemExit) as stop:
+        main(["cv", "no-such-file.csv", *argv])
+    assert stop.value.code == 2
+    assert fragment in capsys.readouterr().err

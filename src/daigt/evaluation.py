@@ -796,6 +796,23 @@ def suite_text(table: pd.DataFrame) -> str:
 
 
 # ---- command line ----------------------------------------------------------------------------------------
+def bounded(kind: type, low: float, high: float | None = None) -> Callable[[str], Any]:
+    """An argparse ``type`` that refuses out-of-range numbers at parse time (exit 2 naming the option), before
+    any file is read, like the config loader does for config fields."""
+    allowed = f"in [{low}, {high}]" if high is not None else f">= {low}"
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if not (value >= low and (high is None or value <= high)):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: use a value {allowed}")
+        return value
+
+    return parse
+
+
 def _add_common_arguments(parser: argparse.ArgumentParser, files_required: bool) -> None:
     parser.add_argument(
         "files", nargs="+" if files_required else "*", metavar="CSV",
@@ -803,7 +820,7 @@ def _add_common_arguments(parser: argparse.ArgumentParser, files_required: bool)
     )
     parser.add_argument("--protocol", choices=PROTOCOLS, default="group-kfold",
                         help="how groups are held out (default: %(default)s)")
-    parser.add_argument("--folds", type=int, default=5, metavar="K", help="folds for group-kfold (default: 5)")
+    parser.add_argument("--folds", type=bounded(int, 2), default=5, metavar="K", help="folds for group-kfold (default: 5)")
     parser.add_argument("--prompts", nargs="+", metavar="NAME",
                         help="lopo: prompts to hold out (default: every prompt with --min-rows rows)")
     parser.add_argument("--sources", nargs="+", metavar="NAME", help="loso: generators to hold out")
@@ -812,14 +829,14 @@ def _add_common_arguments(parser: argparse.ArgumentParser, files_required: bool)
                         help="attack: files of adversarial machine texts (default: input files named *attack*)")
     parser.add_argument("--human-split", choices=("random", "prompt"), default="random",
                         help="loso/attack: how the human half for testing is drawn (default: %(default)s)")
-    parser.add_argument("--min-rows", type=int, default=20, help="lopo/loso: smallest group that becomes a fold")
+    parser.add_argument("--min-rows", type=bounded(int, 1), default=20, help="lopo/loso: smallest group that becomes a fold")
     add_config_arguments(parser)
     parser.add_argument("--model", choices=sorted(MODELS), default="pipeline",
                         help="what is trained per fold (default: the kit's pipeline)")
-    parser.add_argument("--test-noise", type=float, default=0.0, metavar="RATE",
+    parser.add_argument("--test-noise", type=bounded(float, 0.0, 1.0), default=0.0, metavar="RATE",
                         help="test condition: give RATE of the test essays character noise (simulated obfuscation; "
                              "defences are config options, e.g. --set augment.typo_rate=0.3)")
-    parser.add_argument("--test-char-noise", type=float, default=0.02, metavar="P",
+    parser.add_argument("--test-char-noise", type=bounded(float, 0.0, 1.0), default=0.02, metavar="P",
                         help="per-letter noise probability of --test-noise (default: %(default)s)")
 
 
