@@ -35,7 +35,6 @@ _AMBIGUOUS_SPACE = "\x1c\x1d\x1e\x1f\x85"
 
 MAX_RUN = 1000
 """Longest run of non-whitespace (or of whitespace) characters that reaches BPE unchanged; see :func:`bound_runs`."""
-_LONG_RUN = re.compile(rf"(?<!\S)\S{{{MAX_RUN + 1},}}|(?<!\s)\s{{{MAX_RUN + 1},}}")
 
 
 def bound_runs(text: str, max_run: int = MAX_RUN) -> str:
@@ -52,11 +51,8 @@ def bound_runs(text: str, max_run: int = MAX_RUN) -> str:
     """
     if len(text) <= max_run:
         return text
-    if max_run != MAX_RUN:
-        pattern = re.compile(rf"(?<!\S)\S{{{max_run + 1},}}|(?<!\s)\s{{{max_run + 1},}}")
-    else:
-        pattern = _LONG_RUN
-    return pattern.sub(lambda m: _split_run(m.group(), max_run), text)
+    runs = rf"(?<!\S)\S{{{max_run + 1},}}|(?<!\s)\s{{{max_run + 1},}}"  # each run matched from its first character
+    return re.sub(runs, lambda m: _split_run(m.group(), max_run), text)
 
 
 def _split_run(run: str, max_run: int) -> str:
