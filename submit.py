@@ -31,7 +31,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ for _path in (REPO, REPO / "src"):
         sys.path.insert(0, str(_path))
 import build_dataset as bd  # noqa: E402
 from daigt import kaggle_kit as kk  # noqa: E402
+from daigt.stages import run_measured  # noqa: E402
 
 SAMPLE = REPO / "data" / "sample"
 DEFAULT_KERNEL = REPO / "kernels" / "daigt-submit" / kk.KERNEL_CODE_FILE
@@ -405,35 +405,19 @@ def run_kernel(python: Path, kernel: Path, root: Path, log_path: Path, guard_log
     for folder in (env["HOME"], env["TMPDIR"]):
         Path(folder).mkdir(parents=True, exist_ok=True)
     command = [*prefix, str(python), "-c", NETNS_BOOT, str(kernel)] if prefix else [str(python), str(kernel)]
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=root / "working", env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    pump = threading.Thread(target=_tee, args=(proc.stdout, log_path), daemon=True)
-    pump.start()
-    status, usage = 0, None
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.perf_counter() - start > timeout:
-            os.killpg(proc.pid, 9)
-            _, status, usage = os.wait4(proc.pid, 0)
-            pump.join(5)
-            proc.returncode = -9
-            raise DryRunError(f"the kernel exceeded the wall-clock budget of {timeout:.0f} s (--timeout) and was "
-                              f"killed; Kaggle stops a submission after 9 h")
-        time.sleep(0.2)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    pump.join(10)
-    return proc.returncode, time.perf_counter() - start, usage.ru_maxrss / 1024
-
-
-def _tee(stream, log_path: Path) -> None:
     with open(log_path, "wb") as log:
-        for line in iter(stream.readline, b""):
-            sys.stdout.buffer.write(b"  | " + line)
-            sys.stdout.flush()
-            log.write(line)
+        code, seconds, peak = run_measured(command, timeout, lambda line: _tee(line, log), cwd=root / "working", env=env)
+    if code is None:
+        raise DryRunError(f"the kernel exceeded the wall-clock budget of {timeout:.0f} s (--timeout) and was "
+                          f"killed; Kaggle stops a submission after 9 h")
+    return code, seconds, peak
+
+
+def _tee(line: bytes, log) -> None:
+    """A kernel output line to the console (marked as the kernel's) and to its log."""
+    sys.stdout.buffer.write(b"  | " + line)
+    sys.stdout.flush()
+    log.write(line)
 
 
 def kernel_failure(code: int, log_text: str, manifest: Path) -> str:

@@ -15,13 +15,9 @@ or the pipeline fails on the stand-in test set, so the commit run fails with the
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +28,7 @@ from daigt.config import Config, ConfigError
 from daigt.data import PROMPTS_FILE, SUBMISSION_FILE, TEST_FILE, TRAIN_FILE, DataError, check_trainable, \
     read_competition_dir, sample_rows
 from daigt.pipeline import training_rows
+from daigt.stages import run_measured
 
 HIDDEN_TEST_ROWS = 9000
 """Size of the competition's hidden test set, the target of the extrapolation."""
@@ -68,31 +65,10 @@ def stand_in_competition(competition_dir: Path, test: pd.DataFrame, folder: Path
 
 
 def measure(command: list[str], n_test: int, cap_s: float) -> Measurement:
-    """Run ``command``; wall time and the peak RSS of its process (``wait4``), stopped after ``cap_s``."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    """Run ``command``; wall time and the peak RSS of its process, stopped after ``cap_s``."""
     chunks: list[bytes] = []
-    os.set_blocking(proc.stdout.fileno(), False)
-    while True:
-        chunk = proc.stdout.read()
-        if chunk:
-            chunks.append(chunk)
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            code: int | None = os.waitstatus_to_exitcode(status)
-            break
-        if time.perf_counter() - start > cap_s:
-            os.killpg(proc.pid, signal.SIGKILL)
-            _, status, usage = os.wait4(proc.pid, 0)
-            code = None
-            break
-        time.sleep(0.1)
-    proc.returncode = -1  # reaped above; keeps Popen's destructor from waiting again
-    os.set_blocking(proc.stdout.fileno(), True)
-    chunks.append(proc.stdout.read() or b"")
-    proc.stdout.close()
-    seconds = time.perf_counter() - start
-    return Measurement(n_test, seconds, usage.ru_maxrss / 1024, code, b"".join(chunks).decode("utf-8", "replace"))
+    code, seconds, peak = run_measured(command, cap_s, chunks.append)
+    return Measurement(n_test, seconds, peak, code, b"".join(chunks).decode("utf-8", "replace"))
 
 
 def extrapolate(points: list[tuple[int, float]], target: int) -> float:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import logging
+import os
 import resource
+import signal
+import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator, Sequence
 
 log = logging.getLogger("daigt")
 
@@ -17,6 +21,36 @@ def peak_rss_mb() -> float:
     """Peak resident memory of this process so far, in MiB (what Kaggle's 30 GB limit is checked against)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / 1024 / 1024 if sys.platform == "darwin" else peak / 1024
+
+
+def run_measured(command: Sequence[str], cap_s: float, sink: Callable[[bytes], None],
+                 **popen) -> tuple[int | None, float, float]:
+    """Run ``command`` (output lines to ``sink``, stderr merged); ``(exit code, wall seconds, peak RSS MiB)``.
+
+    The peak is that of the child process itself (``wait4``), which a parent's own ``ru_maxrss`` cannot see.
+    Past ``cap_s`` its whole process group is killed and the exit code is None: a rehearsal or dry-run must
+    end with a measurement, not hang.
+    """
+    start = time.perf_counter()
+    proc = subprocess.Popen(list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                            **popen)
+    pump = threading.Thread(target=lambda: [sink(line) for line in iter(proc.stdout.readline, b"")], daemon=True)
+    pump.start()
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            code: int | None = os.waitstatus_to_exitcode(status)
+            break
+        if time.perf_counter() - start > cap_s:
+            os.killpg(proc.pid, signal.SIGKILL)
+            _, status, usage = os.wait4(proc.pid, 0)
+            code = None
+            break
+        time.sleep(0.1)
+    proc.returncode = -signal.SIGKILL if code is None else code  # reaped above: Popen must not wait again
+    pump.join(10)
+    proc.stdout.close()
+    return code, time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
 @dataclass
