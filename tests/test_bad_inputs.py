@@ -339,7 +339,7 @@ def _run_capturing_stderr(argv: list[str]) -> tuple[int, str]:
     (["--folds", "1"], "argument --folds: 1 is out of range: use a value >= 2"),
     (["--min-rows", "0"], "argument --min-rows: 0 is out of range: use a value >= 1"),
     (["--min-rows", "abc"], "argument --min-rows: 'abc' is not an integer"),
-    (["--test-noise", "2"], "argument --test-noise: 2 is out of range: use a value in [0.0, 1.0]"),
+    (["--test-noise", "2"], "argument --test-noise: 2 is out of range: use a value in [0, 1]"),
     (["--test-char-noise", "-0.1"], "argument --test-char-noise: -0.1 is out of range"),
 ])
 def test_cv_options_out_of_range_exit_2_before_any_file_is_read(capsys, argv, fragment):

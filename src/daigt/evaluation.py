@@ -27,7 +27,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from daigt.cli import add_config_arguments, load_config
-from daigt.config import Config, ConfigError
+from daigt.config import Config, ConfigError, Range
 
 log = logging.getLogger("daigt")
 
@@ -626,18 +626,15 @@ def pipeline_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[s
 
 def lm_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -> np.ndarray:
     """The run-time language-model member alone (``daigt.lm.LMStatsClassifier``) over the kit's BPE ids."""
-    from daigt.lm import LMStatsClassifier, sentence_end_ids
-    from daigt.pipeline import clean_texts, encode_corpora
+    from daigt.lm import sentence_end_ids
+    from daigt.pipeline import clean_texts, encode_corpora, lm_classifier
     from daigt.stages import StageLog
 
     train_texts, test_texts = clean_texts(config, train["text"].astype(str).tolist(), list(test_texts))
     tokenizer, train_ids, test_ids = encode_corpora(config, train_texts, test_texts, StageLog(), show_progress=False)
-    lm = config.ensemble.lm
-    model = LMStatsClassifier(order=lm.order, n_folds=lm.n_folds, model=lm.model, seed=config.seed,
-                              statistics=lm.statistics)
     groups = train["prompt_name"].to_numpy() if "prompt_name" in train.columns else None
-    model.fit(train_ids, train["label"].to_numpy(), groups=groups,
-              sentence_ends=sentence_end_ids(tokenizer.tokenizer_.get_vocab()))
+    model = lm_classifier(config).fit(train_ids, train["label"].to_numpy(), groups=groups,
+                                      sentence_ends=sentence_end_ids(tokenizer.tokenizer_.get_vocab()))
     return model.predict_proba(test_ids)[:, 1]
 
 
@@ -798,15 +795,15 @@ def suite_text(table: pd.DataFrame) -> str:
 # ---- command line ----------------------------------------------------------------------------------------
 def bounded(kind: type, low: float, high: float | None = None) -> Callable[[str], Any]:
     """An argparse ``type`` that refuses out-of-range numbers at parse time (exit 2 naming the option), before
-    any file is read, like the config loader does for config fields."""
-    allowed = f"in [{low}, {high}]" if high is not None else f">= {low}"
+    any file is read, with the bounds and wording of the config loader's :class:`~daigt.config.Range`."""
+    allowed = Range(low, high)
 
     def parse(text: str) -> Any:
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
-        if not (value >= low and (high is None or value <= high)):
+        if value not in allowed:
             raise argparse.ArgumentTypeError(f"{text} is out of range: use a value {allowed}")
         return value
 

@@ -174,10 +174,8 @@ def extra_members(config: Config, tokenizer: BPETokenizer, train_ids: EncodedCor
         members.append(Member("style", StyleClassifier(model=ens.style.model, seed=config.seed), train_texts,
                               test_texts, ens.style.weight))
     if ens.lm.weight > 0 or (ens.stack.enabled and ens.stack.lm):
-        model = LMStatsClassifier(order=ens.lm.order, n_folds=ens.lm.n_folds, model=ens.lm.model, seed=config.seed,
-                                  statistics=ens.lm.statistics)
         ends = sentence_end_ids(tokenizer.tokenizer_.get_vocab())
-        members.append(Member("lm", model, train_ids, test_ids, ens.lm.weight,
+        members.append(Member("lm", lm_classifier(config), train_ids, test_ids, ens.lm.weight,
                               {"groups": groups, "sentence_ends": ends}))
     emb = ens.embedding
     if emb.weight > 0:
@@ -189,6 +187,13 @@ def extra_members(config: Config, tokenizer: BPETokenizer, train_ids: EncodedCor
             emb.model_dir, batch_size=emb.batch_size, max_length=emb.max_length, cache_dir=emb.cache_dir or None,
         ), train_texts, test_texts, emb.weight))
     return members
+
+
+def lm_classifier(config: Config) -> LMStatsClassifier:
+    """The run-time language-model member as ``ensemble.lm`` configures it (unfitted)."""
+    lm = config.ensemble.lm
+    return LMStatsClassifier(order=lm.order, n_folds=lm.n_folds, model=lm.model, seed=config.seed,
+                             statistics=lm.statistics)
 
 
 def blend_members(config: Config, members: list[Member], labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
