@@ -20,6 +20,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+
+from daigt.config import AugmentConfig
 
 _LETTERS = string.ascii_lowercase
 _OPS = ("substitute", "swap", "delete", "insert", "flip_case")
@@ -70,7 +73,7 @@ def add_typos(text: str, char_noise: float, rng: np.random.Generator) -> str:
     return "".join(pieces)
 
 
-class TypoAugmenter:
+class TypoAugmenter(BaseEstimator):
     """Give a ``rate`` share of machine training rows character noise like the hidden test's.
 
     ``mode="append"`` keeps the clean essays and adds noisy copies (more data, both styles seen);
@@ -78,11 +81,22 @@ class TypoAugmenter:
     Human rows are never touched: they already contain natural typos. Deterministic for a given ``seed``.
     """
 
-    def __init__(self, rate: float = 0.3, char_noise: float = 0.02, mode: str = "append", seed: int = 0) -> None:
+    def __init__(self, rate: float = AugmentConfig.typo_rate, char_noise: float = AugmentConfig.typo_char_noise,
+                 mode: str = AugmentConfig.typo_mode, seed: int = 0) -> None:
         self.rate = rate
         self.char_noise = char_noise
         self.mode = mode
         self.seed = seed
+
+    @classmethod
+    def from_config(cls, config: AugmentConfig, seed: int) -> TypoAugmenter:
+        """The augmenter as ``augment`` configures it; ``typo_rate = 0`` (the default) adds no row."""
+        return cls(rate=config.typo_rate, char_noise=config.typo_char_noise, mode=config.typo_mode, seed=seed)
+
+    def fit(self, X=None, y=None) -> TypoAugmenter:
+        """Nothing to learn: the noise depends on ``seed`` and the parameters only (scikit-learn's contract)."""
+        self._check()
+        return self
 
     def _check(self) -> None:
         if not 0.0 <= self.rate <= 1.0:
@@ -122,7 +136,7 @@ class TypoAugmenter:
         return pd.concat([df, extra], ignore_index=True)
 
 
-class SpellingRepair:
+class SpellingRepair(TransformerMixin, BaseEstimator):
     """Replace unknown words by the one known word that differs from them in exactly one character.
 
     The vocabulary is the lower-cased words seen at least ``min_count`` times in ``fit``'s texts (random
@@ -193,9 +207,6 @@ class SpellingRepair:
             return cache[word]
 
         return [_WORD.sub(repl, str(text)) for text in texts]
-
-    def fit_transform(self, texts: Sequence[str]) -> list[str]:
-        return self.fit(texts).transform(texts)
 
 
 def _blanked(word: str) -> list[str]:

@@ -165,8 +165,9 @@ class FeatureConfig:
     chunk_docs: Annotated[int, Range(1)] = 4096
     """Documents featurized per chunk, and at most ``256 * chunk_docs`` tokens (long essays make chunks
     shorter); bounds the peak memory of the n-gram counting."""
-    n_jobs: Annotated[int, Range(0)] = 0
-    """Threads counting chunks; 0 = all cores. Each thread holds one chunk's working memory."""
+    n_jobs: Annotated[int, Range(-1)] = -1
+    """Threads counting chunks; -1 = all cores (scikit-learn's convention). Each thread holds one chunk's working
+    memory."""
 
 
 @dataclass(frozen=True)
@@ -227,8 +228,8 @@ class LightGBMConfig:
     selection: Literal["df", "chi2"] = "chi2"
     """How the ``max_features`` columns are ranked: ``chi2`` (against the training labels) or ``df`` (training
     document frequency, label-free)."""
-    n_jobs: Annotated[int, Range(0)] = 0
-    """Threads; 0 = all cores."""
+    n_jobs: Annotated[int, Range(-1)] = -1
+    """Threads; -1 = all cores (scikit-learn's convention)."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ class StyleConfig:
     """Cheap style/readability features (typo rate, punctuation, sentence lengths, type/token ratio)."""
 
     weight: Annotated[float, Range(0)] = 0.1
-    """Weight of the style model against the TF-IDF members' total weight; 0 switches it off."""
+    """Blend weight, on the TF-IDF members' scale (``daigt.blend``); 0 switches it off."""
     model: Literal["logistic", "lightgbm"] = "logistic"
     """``logistic`` or ``lightgbm``."""
 
@@ -246,7 +247,7 @@ class EmbeddingConfig:
     """Mean-pooled embeddings of a frozen local encoder + logistic regression (needs the torch extra)."""
 
     weight: Annotated[float, Range(0)] = 0.0
-    """Weight against the TF-IDF members' total weight; 0 switches it off."""
+    """Blend weight, on the TF-IDF members' scale (``daigt.blend``); 0 switches it off."""
     model_dir: str = ""
     """Local encoder checkpoint directory (e.g. all-MiniLM-L6-v2 or a DeBERTa-v3 snapshot)."""
     max_length: Annotated[int, Range(1)] = 256
@@ -261,7 +262,8 @@ class LanguageModelConfig:
     per-text log-probability statistics (``daigt.lm``)."""
 
     weight: Annotated[float, Range(0)] = 0.0
-    """Weight against the TF-IDF members' total weight; 0 switches it off (unless ``ensemble.stack`` uses it)."""
+    """Blend weight, on the TF-IDF members' scale (``daigt.blend``); 0 switches it off (unless ``ensemble.stack``
+    uses it)."""
     order: Annotated[int, Range(1, 8)] = 3
     """N-gram order of the human and machine models (ids of a large vocabulary allow fewer: the run says so)."""
     n_folds: Annotated[int, Range(2, 100)] = 4
@@ -311,12 +313,13 @@ class EnsembleConfig:
 
 @dataclass(frozen=True)
 class TransformerConfig:
-    """Optional fine-tuned transformer, rank-blended with the TF-IDF ensemble."""
+    """Optional fine-tuned transformer: its scores are one more column of the final blend (``daigt.blend``)."""
 
     model_dir: str = ""
     """Directory of a checkpoint saved by ``daigt train-transformer`` (one sub-folder per fold allowed); empty = off."""
-    weight: Annotated[float, Range(0, 1)] = 0.5
-    """Weight of the transformer's ranks in the blend (the TF-IDF ensemble gets ``1 - weight``)."""
+    weight: Annotated[float, Range(0)] = 0.48
+    """Blend weight, on the TF-IDF members' scale like every member's: 0.48 is the default TF-IDF members' 0.38
+    plus the style member's 0.1, so the transformer gets half the blend."""
     batch_size: Annotated[int, Range(1)] = 32
     """Essays per inference batch."""
     max_length: Annotated[int, Range(1)] = 512
@@ -499,11 +502,18 @@ def check_consistency(config: Config, source: str = "config") -> None:
             f"{source}: pseudo_label.low_quantile = {pl.low_quantile} is not below pseudo_label.high_quantile = "
             f"{pl.high_quantile}. Fix: use low < high (default 0.1 and 0.9), or pseudo_label.enabled = false."
         )
+    for key, value in (("features.n_jobs", config.features.n_jobs),
+                       ("ensemble.lightgbm.n_jobs", config.ensemble.lightgbm.n_jobs)):
+        if value == 0:
+            raise ConfigError(
+                f"{source}: {key} = 0: 0 no longer means all cores. Fix: write {key} = -1 for all cores "
+                "(scikit-learn's convention), or a positive number of threads."
+            )
     ens = config.ensemble
     if not any(m.weight > 0 for m in (ens.mnb, ens.sgd, ens.logistic, ens.lightgbm)):
         raise ConfigError(
             f"{source}: ensemble.mnb/sgd/logistic/lightgbm.weight are all 0: the TF-IDF ensemble has no member "
-            "(style and embedding weights are relative to its total). Fix: give at least one of them a weight "
+            "(the other members' weights are on its scale). Fix: give at least one of them a weight "
             "> 0, e.g. ensemble.sgd.weight = 0.31."
         )
     if ens.embedding.weight > 0 and not ens.embedding.model_dir:

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from daigt.config import DataConfig
+
 log = logging.getLogger(__name__)
 
 PathLike = Union[str, Path]
@@ -34,12 +36,10 @@ PathLike = Union[str, Path]
 COMPETITION_SLUG = "llm-detect-ai-generated-text"
 TRAIN_FILE = "train_essays.csv"
 TEST_FILE = "test_essays.csv"
-SUBMISSION_FILE = "sample_submission.csv"
 PROMPTS_FILE = "train_prompts.csv"
 
 TRAIN_COLUMNS = ("id", "prompt_id", "text", "generated")
 TEST_COLUMNS = ("id", "prompt_id", "text")
-SUBMISSION_COLUMNS = ("id", "generated")
 PROMPT_COLUMNS = ("prompt_id", "prompt_name", "instructions", "source_text")
 DAIGT_COLUMNS = ("text", "label", "prompt_name", "source")
 DAIGT_REQUIRED = ("text", "label")
@@ -60,16 +60,16 @@ class DataError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class Competition:
-    """The competition's four files, checked. ``train`` may have 0 rows; absent optional files are ``None``.
+    """The competition's files the kit reads, checked. ``train`` may have 0 rows; an absent ``prompts`` is ``None``.
 
-    All id-like columns (``id``, ``prompt_id``) are strings, ``train.generated`` is int8 0/1 and
-    ``sample_submission.generated`` float64. Columns beyond the required ones are kept.
+    All id-like columns (``id``, ``prompt_id``) are strings and ``train.generated`` is int8 0/1. Columns beyond
+    the required ones are kept. ``sample_submission.csv`` is not read: the submission is built from the test ids,
+    so that file holds nothing the kit needs (``submit.py`` checks a written submission against it).
     """
 
     path: Path
     train: pd.DataFrame
     test: pd.DataFrame
-    sample_submission: pd.DataFrame | None
     prompts: pd.DataFrame | None
 
 
@@ -87,12 +87,10 @@ def read_competition_dir(path: PathLike) -> Competition:
     else:
         log.warning("%s not found: the competition contributes no training rows", train_path)
         train = _empty_frame(TRAIN_COLUMNS).astype({"generated": np.int8})
-    submission_path = root / SUBMISSION_FILE
-    submission = _read_submission(submission_path) if submission_path.exists() else None
     prompts_path = root / PROMPTS_FILE
     prompts = _read_csv(prompts_path, PROMPT_COLUMNS, "competition train_prompts") if prompts_path.exists() else None
     log.info("competition %s: %d train rows, %d test rows", root, len(train), len(test))
-    return Competition(path=root, train=train, test=test, sample_submission=submission, prompts=prompts)
+    return Competition(path=root, train=train, test=test, prompts=prompts)
 
 
 def _resolve_competition_dir(path: Path) -> Path:
@@ -128,18 +126,6 @@ def _read_competition_train(path: Path) -> pd.DataFrame:
     train = _read_csv(path, TRAIN_COLUMNS, "competition train_essays")
     _check_texts(path, train, "text")
     return train.assign(generated=_parse_labels(path, train, "generated"))
-
-
-def _read_submission(path: Path) -> pd.DataFrame:
-    submission = _read_csv(path, SUBMISSION_COLUMNS, "competition sample_submission")
-    values = pd.to_numeric(submission["generated"].str.strip(), errors="coerce")
-    bad = np.flatnonzero(values.isna().to_numpy())
-    if len(bad):
-        raise DataError(
-            f"{path}: column 'generated', {_describe_rows(path, submission, bad)}: not a number "
-            f"(found {_quote_values(submission['generated'], bad)}). Fix: write a probability such as 0.5."
-        )
-    return submission.assign(generated=values.astype(np.float64))
 
 
 # ---- training files ----------------------------------------------------------------------------------------
@@ -612,9 +598,13 @@ class TextNormalizer(TransformerMixin, BaseEstimator):
         Remove ASAP anonymisation tokens such as ``@CAPS1``.
     """
 
-    def __init__(self, nfc: bool = True, strip_anonymisation: bool = True) -> None:
+    def __init__(self, nfc: bool = DataConfig.nfc, strip_anonymisation: bool = DataConfig.strip_anonymisation) -> None:
         self.nfc = nfc
         self.strip_anonymisation = strip_anonymisation
+
+    @classmethod
+    def from_config(cls, config: DataConfig) -> TextNormalizer:
+        return cls(nfc=config.nfc, strip_anonymisation=config.strip_anonymisation)
 
     def fit(self, X: Iterable[str], y: object = None) -> TextNormalizer:
         return self

@@ -36,6 +36,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from tqdm.auto import tqdm
 
+from daigt.config import FeatureConfig
 from daigt.data import DataError
 from daigt.parallel import ordered_map, thread_count
 from daigt.tokenizer import EncodedCorpus
@@ -77,13 +78,13 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
 
     def __init__(
         self,
-        ngram_range: tuple[int, int] = (3, 5),
-        min_df: float | int = 1,
-        max_df: float | int = 1.0,
-        sublinear_tf: bool = True,
+        ngram_range: tuple[int, int] = FeatureConfig.ngram_range,
+        min_df: float | int = FeatureConfig.min_df,
+        max_df: float | int = FeatureConfig.max_df,
+        sublinear_tf: bool = FeatureConfig.sublinear_tf,
         smooth_idf: bool = True,
         norm: str | None = "l2",
-        chunk_docs: int = 4096,
+        chunk_docs: int = FeatureConfig.chunk_docs,
         dtype: Any = np.float32,
         vocab_size: int | None = None,
         n_jobs: int | None = None,
@@ -98,6 +99,13 @@ class NgramTfidfVectorizer(TransformerMixin, BaseEstimator):
         self.dtype = dtype
         self.vocab_size = vocab_size
         self.n_jobs = n_jobs
+
+    @classmethod
+    def from_config(cls, config: FeatureConfig) -> NgramTfidfVectorizer:
+        """The vectorizer as ``features`` configures it (unfitted); ``features.vocabulary_from`` is the caller's
+        choice of what to pass as ``vocabulary_from``."""
+        return cls(ngram_range=tuple(config.ngram_range), min_df=config.min_df, max_df=config.max_df,
+                   sublinear_tf=config.sublinear_tf, chunk_docs=config.chunk_docs, n_jobs=config.n_jobs)
 
     # ---- public API ---------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, vocabulary_from: Any = None) -> NgramTfidfVectorizer:

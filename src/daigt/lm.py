@@ -19,6 +19,7 @@ from typing import Iterator, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+from daigt.config import LanguageModelConfig
 from daigt.tokenizer import EncodedCorpus
 
 CHUNK_TOKENS = 4_000_000
@@ -273,14 +274,21 @@ class LMStatsClassifier(ClassifierMixin, BaseEstimator):
     on such in-sample statistics would learn the wrong scale. Test texts are scored by models fitted on all rows.
     """
 
-    def __init__(self, order: int = 3, n_folds: int = 4, model: str = "hgb", C: float = 1.0, seed: int = 0,
-                 statistics: str = "all"):
+    def __init__(self, order: int = LanguageModelConfig.order, n_folds: int = LanguageModelConfig.n_folds,
+                 model: str = LanguageModelConfig.model, C: float = 1.0, seed: int = 0,
+                 statistics: str = LanguageModelConfig.statistics):
         self.order = order
         self.n_folds = n_folds
         self.model = model
         self.C = C
         self.seed = seed
         self.statistics = statistics
+
+    @classmethod
+    def from_config(cls, config: LanguageModelConfig, seed: int) -> LMStatsClassifier:
+        """The language-model member as ``ensemble.lm`` configures it (unfitted)."""
+        return cls(order=config.order, n_folds=config.n_folds, model=config.model, seed=seed,
+                   statistics=config.statistics)
 
     def _final_estimator(self) -> BaseEstimator:
         if self.model == "logistic":

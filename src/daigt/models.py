@@ -11,19 +11,18 @@ from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.stats import rankdata
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.feature_selection import chi2
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.naive_bayes import MultinomialNB
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted
 
-from daigt.config import ConfigError, EnsembleConfig, LightGBMConfig
+from daigt.blend import AVERAGING, weighted_mean
+from daigt.config import EnsembleConfig, LightGBMConfig, LogisticConfig, MNBConfig, SGDConfig
 from daigt.features import column_document_frequency
-from daigt.parallel import available_cores
-
-AVERAGING = ("probability", "rank")
+from daigt.parallel import thread_count
 
 
 SELECTION_SCORES = ("df", "chi2")
@@ -49,7 +48,7 @@ class ColumnSelector(BaseEstimator, TransformerMixin):
 
     def fit(self, X, y=None):
         if self.score not in SELECTION_SCORES:
-            raise ConfigError(f"column selection score {self.score!r}: use one of {SELECTION_SCORES}")
+            raise ValueError(f"ColumnSelector: score = {self.score!r}; use one of {SELECTION_SCORES}")
         X = sp.csr_matrix(X)
         n = X.shape[1]
         df = column_document_frequency(X.indices, n)
@@ -75,7 +74,19 @@ class ColumnSelector(BaseEstimator, TransformerMixin):
         return X if len(self.columns_) == X.shape[1] else X[:, self.columns_]
 
 
-def lightgbm_member(config: LightGBMConfig, seed: int):
+def mnb_member(config: MNBConfig) -> MultinomialNB:
+    return MultinomialNB(alpha=config.alpha)
+
+
+def sgd_member(config: SGDConfig, seed: int) -> SGDClassifier:
+    return SGDClassifier(loss=config.loss, max_iter=config.max_iter, tol=config.tol, random_state=seed)
+
+
+def logistic_member(config: LogisticConfig, seed: int) -> LogisticRegression:
+    return LogisticRegression(C=config.C, max_iter=config.max_iter, random_state=seed)
+
+
+def lightgbm_member(config: LightGBMConfig, seed: int) -> Pipeline:
     """LightGBM with the recipe's hyper-parameters, behind the column selection that makes it affordable."""
     from lightgbm import LGBMClassifier
 
@@ -90,7 +101,7 @@ def lightgbm_member(config: LightGBMConfig, seed: int):
         max_depth=config.max_depth,
         max_bin=config.max_bin,
         num_leaves=config.num_leaves,
-        n_jobs=config.n_jobs or available_cores(),
+        n_jobs=thread_count(config.n_jobs),
         random_state=seed,
         deterministic=True,
         force_row_wise=True,
@@ -100,59 +111,59 @@ def lightgbm_member(config: LightGBMConfig, seed: int):
     return make_pipeline(selector, model)
 
 
-def ensemble_members(config: EnsembleConfig, seed: int) -> list[tuple[str, BaseEstimator, float]]:
-    """``(name, estimator, weight)`` for every member with a positive weight, in a fixed order."""
-    members = [
-        ("mnb", lambda: MultinomialNB(alpha=config.mnb.alpha), config.mnb.weight),
-        (
-            "sgd",
-            lambda: SGDClassifier(
-                loss=config.sgd.loss, max_iter=config.sgd.max_iter, tol=config.sgd.tol, random_state=seed
-            ),
-            config.sgd.weight,
-        ),
-        (
-            "logistic",
-            lambda: LogisticRegression(C=config.logistic.C, max_iter=config.logistic.max_iter, random_state=seed),
-            config.logistic.weight,
-        ),
-        ("lightgbm", lambda: lightgbm_member(config.lightgbm, seed), config.lightgbm.weight),
-    ]
-    for name, _, weight in members:
-        if weight < 0:
-            raise ConfigError(f"ensemble.{name}.weight = {weight}: weights must be >= 0 (0 switches a member off)")
-    chosen = [(name, make(), weight) for name, make, weight in members if weight > 0]
-    if not chosen:
-        raise ConfigError("every ensemble member has weight 0: give at least one of mnb/sgd/logistic/lightgbm a weight")
-    return chosen
+TFIDF_MEMBERS = {
+    "mnb": (lambda ens: ens.mnb, lambda ens, seed: mnb_member(ens.mnb)),
+    "sgd": (lambda ens: ens.sgd, lambda ens, seed: sgd_member(ens.sgd, seed)),
+    "logistic": (lambda ens: ens.logistic, lambda ens, seed: logistic_member(ens.logistic, seed)),
+    "lightgbm": (lambda ens: ens.lightgbm, lambda ens, seed: lightgbm_member(ens.lightgbm, seed)),
+}
+"""The TF-IDF ensemble's members in voting order: ``name -> (its config section, its factory)``."""
 
 
-def build_ensemble(config: EnsembleConfig, seed: int = 42) -> WeightedEnsemble:
-    members = ensemble_members(config, seed)
+def tfidf_weights(config: EnsembleConfig) -> dict[str, float]:
+    """Every TF-IDF member's weight by name, in voting order (0 = switched off)."""
+    return {name: section(config).weight for name, (section, _) in TFIDF_MEMBERS.items()}
+
+
+def tfidf_ensemble(config: EnsembleConfig, seed: int) -> WeightedEnsemble:
+    """The TF-IDF ensemble over the members with a positive weight (a weight-0 member is never built)."""
+    weights = {name: w for name, w in tfidf_weights(config).items() if w > 0}
     return WeightedEnsemble(
-        estimators=[(name, est) for name, est, _ in members],
-        weights=[w for _, _, w in members],
+        estimators=[(name, TFIDF_MEMBERS[name][1](config, seed)) for name in weights],
+        weights=list(weights.values()),
         averaging=config.averaging,
     )
 
 
-class WeightedEnsemble(BaseEstimator, ClassifierMixin):
-    """Weighted soft voting or rank averaging of binary classifiers.
+class WeightedEnsemble(ClassifierMixin, _BaseComposition):
+    """Weighted soft voting or rank averaging of binary classifiers over one feature matrix.
 
-    Rank averaging matters for AUC: members whose probabilities live on different scales (MultinomialNB is
-    nearly always 0 or 1, SGD's modified Huber is piecewise linear) otherwise let the most extreme member
-    dominate the average. Scores are the positive-class column of each member's ``predict_proba``.
+    A weight means what it means in the final blend (:mod:`daigt.blend`): a member's share is its weight over the
+    members' total, and the ensemble takes part in the final blend with that total as its weight. Scores are the
+    positive-class column of each member's ``predict_proba``. Member parameters are reachable as
+    ``<name>__<param>`` (``set_params(sgd__alpha=1e-4)``), as in scikit-learn's ``VotingClassifier``, so the
+    ensemble can be cloned and grid-searched.
     """
 
     def __init__(self, estimators: Sequence[tuple[str, BaseEstimator]], weights: Sequence[float] | None = None,
-                 averaging: str = "probability"):
+                 averaging: str = EnsembleConfig.averaging):
         self.estimators = estimators
         self.weights = weights
         self.averaging = averaging
 
+    def get_params(self, deep: bool = True) -> dict:
+        return self._get_params("estimators", deep=deep)
+
+    def set_params(self, **params) -> WeightedEnsemble:
+        self._set_params("estimators", **params)
+        return self
+
     def fit(self, X, y):
         if self.averaging not in AVERAGING:
-            raise ConfigError(f"ensemble.averaging = {self.averaging!r}: use one of {AVERAGING}")
+            raise ValueError(f"WeightedEnsemble: averaging = {self.averaging!r}; use one of {AVERAGING}")
+        if not self.estimators:
+            raise ValueError("WeightedEnsemble: no estimators; give at least one (name, estimator) pair")
+        self._validate_names([name for name, _ in self.estimators])
         y = np.asarray(y)
         self.classes_ = np.unique(y)
         if not np.array_equal(self.classes_, [0, 1]):
@@ -167,8 +178,13 @@ class WeightedEnsemble(BaseEstimator, ClassifierMixin):
         check_is_fitted(self, "estimators_")
         return {name: est.predict_proba(X)[:, 1] for name, est in self.named_estimators_.items()}
 
+    def combine(self, member_scores: dict[str, np.ndarray]) -> np.ndarray:
+        """The ensemble's score from its members' scores (``member_scores``' output)."""
+        check_is_fitted(self, "estimators_")
+        return weighted_mean([member_scores[name] for name, _ in self.estimators], self.weights_, self.averaging)
+
     def predict_proba(self, X) -> np.ndarray:
-        scores = combine_scores(list(self.member_scores(X).values()), self.weights_, self.averaging)
+        scores = self.combine(self.member_scores(X))
         return np.column_stack([1.0 - scores, scores])
 
     def predict(self, X) -> np.ndarray:
@@ -177,37 +193,6 @@ class WeightedEnsemble(BaseEstimator, ClassifierMixin):
     def _normalised_weights(self) -> np.ndarray:
         weights = np.ones(len(self.estimators)) if self.weights is None else np.asarray(self.weights, float)
         if len(weights) != len(self.estimators) or np.any(weights < 0) or weights.sum() <= 0:
-            raise ConfigError(f"ensemble weights {list(weights)} must be one non-negative weight per member, not all 0")
+            raise ValueError(f"WeightedEnsemble: weights {list(weights)} must be one non-negative weight per member, "
+                             "not all 0")
         return weights / weights.sum()
-
-
-def combine_scores(scores: Sequence[np.ndarray], weights: Sequence[float], averaging: str) -> np.ndarray:
-    """Weighted mean of scores, or of their ranks scaled to (0, 1] when ``averaging='rank'``."""
-    if averaging == "rank":
-        scores = [rank_scores(s) for s in scores]
-    elif averaging != "probability":
-        raise ConfigError(f"averaging = {averaging!r}: use one of {AVERAGING}")
-    weights = np.asarray(weights, float)
-    return np.clip(np.average(np.vstack(scores), axis=0, weights=weights), 0.0, 1.0)
-
-
-def rank_scores(scores: np.ndarray) -> np.ndarray:
-    """Average ranks scaled to (0, 1]: ties share a rank, so tied scores stay tied after blending."""
-    scores = np.asarray(scores, float)
-    return rankdata(scores, method="average") / max(len(scores), 1)
-
-
-def top_ngrams(ensemble: WeightedEnsemble, feature_names: Sequence[str], k: int = 20) -> list[tuple[str, float]]:
-    """The n-grams that push hardest towards "machine" and "human" in the first linear member.
-
-    Uses MultinomialNB's log-probability ratio or a linear model's coefficients, ranked by
-    :func:`daigt.report.top_ngrams_from_linear` (positive weight = machine).
-    """
-    from daigt.report import top_ngrams_from_linear
-
-    for est in ensemble.named_estimators_.values():
-        if hasattr(est, "feature_log_prob_"):
-            return top_ngrams_from_linear(est.feature_log_prob_[1] - est.feature_log_prob_[0], feature_names, k)
-        if hasattr(est, "coef_"):
-            return top_ngrams_from_linear(np.ravel(est.coef_), feature_names, k)
-    return []

@@ -1,26 +1,33 @@
 """The run, top to bottom, as the Kaggle kernel does it.
 
 read files → clean texts → train BPE on the test essays → encode → TF-IDF n-grams with the test vocabulary →
-fit the ensemble on the training essays → score the test essays → (blend a transformer) → submission.csv.
+fit the TF-IDF ensemble and the other members → score the test essays → one final blend (``daigt.blend``) →
+submission.csv.
 
-``fit_predict`` is the transductive core (it needs the test texts to build the tokenizer and vocabulary);
-``run`` wraps it with file handling, the commit-time guard and the outputs written beside the submission.
+``fit_predict`` is the transductive core (it needs the test texts to build the tokenizer and vocabulary) and
+returns a :class:`FitResult`; ``run`` wraps it with file handling, the commit-time guard and the outputs written
+beside the submission.
+
+A member beside the TF-IDF ensemble is one factory in :data:`MEMBERS` (its config section, which holds its
+``weight``, and a function returning a :class:`~daigt.stacking.Member`); :func:`weight_table` then gives it its
+column in the final blend.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from daigt.augment import SpellingRepair, TypoAugmenter, confident_rows
-from daigt.config import Config, ConfigError
+from daigt.blend import Blend
+from daigt.config import Config
 from daigt.data import (
     TextNormalizer,
     UnseenCharacterFilter,
@@ -32,8 +39,8 @@ from daigt.data import (
 )
 from daigt.features import NgramTfidfVectorizer
 from daigt.lm import LMStatsClassifier, sentence_end_ids
-from daigt.models import build_ensemble, combine_scores, ensemble_members
-from daigt.stacking import Member, stacked_scores
+from daigt.models import WeightedEnsemble, tfidf_ensemble, tfidf_weights
+from daigt.stacking import Member, StackedBlend, stacked_scores
 from daigt.stages import StageLog, peak_rss_mb
 from daigt.style import StyleClassifier
 from daigt.submission import make_submission, write_submission
@@ -56,8 +63,44 @@ class RunResult:
     config_path: Path | None = None
 
 
+@dataclass(frozen=True)
+class MatrixSize:
+    """Shape and non-zeros of a feature matrix, kept after the matrix itself is freed."""
+
+    rows: int
+    columns: int
+    nnz: int
+
+    @classmethod
+    def of(cls, X) -> MatrixSize:
+        return cls(int(X.shape[0]), int(X.shape[1]), int(X.nnz))
+
+
+@dataclass
+class FitResult:
+    """What ``fit_predict`` produced, so callers read it instead of re-running or wrapping the stages.
+
+    ``columns`` are the final blend's inputs by name (``tfidf``, each member beside it, ``transformer``; with
+    ``ensemble.stack`` the learned blend's output is the column ``stacked``), ``tfidf_members`` the scores of the
+    TF-IDF ensemble's own members, ``fitted`` the fitted parts (``tokenizer``, ``vectorizer``, ``tfidf``, each
+    fixed-weight member by name).
+    """
+
+    scores: np.ndarray
+    """The final score of every test text (the blend of ``columns``): higher = more likely machine."""
+    columns: dict[str, np.ndarray]
+    blend: Blend
+    tfidf_members: dict[str, np.ndarray]
+    fitted: dict[str, Any]
+    stages: StageLog
+    n_train: int
+    """Training essays after ``data.max_train_rows``, before augmentation."""
+    features: dict[str, MatrixSize] = field(default_factory=dict)
+    """Size of the TF-IDF matrices, ``train`` and ``test``."""
+
+
 def clean_texts(config: Config, train_texts: list[str], test_texts: list[str]) -> tuple[list[str], list[str]]:
-    normalizer = TextNormalizer(nfc=config.data.nfc, strip_anonymisation=config.data.strip_anonymisation)
+    normalizer = TextNormalizer.from_config(config.data)
     train_texts = normalizer.fit_transform(train_texts)
     test_texts = normalizer.transform(test_texts)
     if config.data.drop_unseen_chars:
@@ -71,11 +114,7 @@ def augmented_training_rows(config: Config, train: pd.DataFrame) -> pd.DataFrame
     """Training rows with typo-noised machine essays added (or swapped in) when ``augment.typo_rate > 0``."""
     if config.augment.typo_rate <= 0:
         return train
-    augmenter = TypoAugmenter(
-        rate=config.augment.typo_rate, char_noise=config.augment.typo_char_noise, mode=config.augment.typo_mode,
-        seed=config.seed,
-    )
-    return augmenter.transform(train[["text", "label"]])
+    return TypoAugmenter.from_config(config.augment, config.seed).transform(train[["text", "label"]])
 
 
 def encode_corpora(
@@ -93,14 +132,7 @@ def encode_corpora(
 def tfidf_features(config: Config, train_ids: EncodedCorpus, test_ids: EncodedCorpus, stages: StageLog):
     """TF-IDF matrices for both sides, with the vocabulary learned where the config says."""
     with stages.stage("featurize"):
-        vectorizer = NgramTfidfVectorizer(
-            ngram_range=tuple(config.features.ngram_range),
-            min_df=config.features.min_df,
-            max_df=config.features.max_df,
-            sublinear_tf=config.features.sublinear_tf,
-            chunk_docs=config.features.chunk_docs,
-            n_jobs=config.features.n_jobs or -1,
-        )
+        vectorizer = NgramTfidfVectorizer.from_config(config.features)
         if config.features.vocabulary_from == "test":
             # the vocabulary pass over the test essays already counts their n-grams: no second pass
             X_train, X_test = vectorizer.fit_transform_both(train_ids, vocabulary_from=test_ids)
@@ -113,97 +145,139 @@ def tfidf_features(config: Config, train_ids: EncodedCorpus, test_ids: EncodedCo
     return vectorizer, X_train, X_test
 
 
+# ---- members beside the TF-IDF ensemble ------------------------------------------------------------------
+@dataclass(frozen=True)
+class MemberInputs:
+    """What a member may read: the cleaned texts, their BPE ids, the fitted tokenizer, the training prompts."""
+
+    train_texts: list[str]
+    test_texts: list[str]
+    train_ids: EncodedCorpus
+    test_ids: EncodedCorpus
+    tokenizer: BPETokenizer
+    groups: np.ndarray | None
+
+
+def style_member(config: Config, inputs: MemberInputs) -> Member:
+    return Member("style", StyleClassifier.from_config(config.ensemble.style, config.seed), inputs.train_texts,
+                  inputs.test_texts, config.ensemble.style.weight)
+
+
+def lm_member(config: Config, inputs: MemberInputs) -> Member:
+    ends = sentence_end_ids(inputs.tokenizer.tokenizer_.get_vocab())
+    return Member("lm", LMStatsClassifier.from_config(config.ensemble.lm, config.seed), inputs.train_ids,
+                  inputs.test_ids, config.ensemble.lm.weight, {"groups": inputs.groups, "sentence_ends": ends})
+
+
+def embedding_member(config: Config, inputs: MemberInputs) -> Member:
+    from daigt.transformer.embeddings import EmbeddingLogisticClassifier
+
+    return Member("embedding", EmbeddingLogisticClassifier.from_config(config.ensemble.embedding),
+                  inputs.train_texts, inputs.test_texts, config.ensemble.embedding.weight)
+
+
+MEMBERS: dict[str, tuple[Callable[[Config], Any], Callable[[Config, MemberInputs], Member]]] = {
+    "style": (lambda config: config.ensemble.style, style_member),
+    "lm": (lambda config: config.ensemble.lm, lm_member),
+    "embedding": (lambda config: config.ensemble.embedding, embedding_member),
+}
+"""Members beside the TF-IDF ensemble, in blend order: ``name -> (its config section, its factory)``. The
+section's ``weight`` is the member's weight in the final blend; a weight-0 member is not built (unless the
+learned blend uses it: ``ensemble.stack.lm``)."""
+
+
+def weight_table(config: Config) -> dict[str, float]:
+    """The final blend's weights by column, in blend order, on one scale (``daigt.blend``): the TF-IDF ensemble
+    (its members' total), every member of :data:`MEMBERS`, the transformer."""
+    table = {"tfidf": sum(w for w in tfidf_weights(config.ensemble).values() if w > 0)}
+    table.update({name: section(config).weight for name, (section, _) in MEMBERS.items()})
+    table["transformer"] = config.transformer.weight
+    return table
+
+
+def extra_members(config: Config, inputs: MemberInputs) -> list[Member]:
+    """The members of :data:`MEMBERS` this run uses."""
+    stack = config.ensemble.stack
+    wanted = [name for name, (section, _) in MEMBERS.items()
+              if section(config).weight > 0 or (name == "lm" and stack.enabled and stack.lm)]
+    return [MEMBERS[name][1](config, inputs) for name in wanted]
+
+
+# ---- the core -----------------------------------------------------------------------------------------------
 def fit_predict(
     config: Config,
     train: pd.DataFrame,
     test_texts: Sequence[str],
     stages: StageLog | None = None,
     show_progress: bool = True,
-) -> np.ndarray:
-    """P(machine) for every test text, from a model fitted on ``train`` (columns ``text``, ``label``)."""
+) -> FitResult:
+    """Fit every member on ``train`` (columns ``text``, ``label``; ``prompt_name`` optional), score ``test_texts``
+    and blend the scores. ``data.max_train_rows`` is applied here, and only here."""
     stages = stages if stages is not None else StageLog()
+    if config.data.max_train_rows and len(train) > config.data.max_train_rows:
+        log.info("data.max_train_rows: training on a stratified sample of %d of %d essays",
+                 config.data.max_train_rows, len(train))
+        train = sample_rows(train, config.data.max_train_rows, seed=config.seed)
+    n_train = len(train)
     with stages.stage("clean texts"):
         train = augmented_training_rows(config, train)
         train_texts, test_list = clean_texts(config, list(train["text"]), list(test_texts))
         labels = train["label"].to_numpy()
     tokenizer, train_ids, test_ids = encode_corpora(config, train_texts, test_list, stages, show_progress)
-    _, X_train, X_test = tfidf_features(config, train_ids, test_ids, stages)
+    vectorizer, X_train, X_test = tfidf_features(config, train_ids, test_ids, stages)
+    features = {"train": MatrixSize.of(X_train), "test": MatrixSize.of(X_test)}
     groups = train["prompt_name"].to_numpy() if "prompt_name" in train.columns else None
-    members = extra_members(config, tokenizer, train_ids, test_ids, train_texts, test_list, groups)
+    members = extra_members(config, MemberInputs(train_texts, test_list, train_ids, test_ids, tokenizer, groups))
     lengths = (train_ids.lengths, test_ids.lengths)
     del train_ids, test_ids  # a language-model member keeps its own reference
     with stages.stage("fit ensemble"):
-        ensemble = build_ensemble(config.ensemble, seed=config.seed).fit(X_train, labels)
+        ensemble = tfidf_ensemble(config.ensemble, config.seed).fit(X_train, labels)
     with stages.stage("predict"):
-        scores = ensemble.predict_proba(X_test)[:, 1]
+        tfidf_members = ensemble.member_scores(X_test)
+        scores = ensemble.combine(tfidf_members)
     if config.pseudo_label.enabled:
         with stages.stage("pseudo-label refit"):
-            scores = pseudo_label_refit(config, X_train, labels, X_test, scores)
+            ensemble, tfidf_members, scores = pseudo_label_refit(config, X_train, labels, X_test, ensemble, scores)
+    table = weight_table(config)
+    columns: dict[str, np.ndarray] = {"tfidf": scores}
+    fitted: dict[str, Any] = {"tokenizer": tokenizer, "vectorizer": vectorizer, "tfidf": ensemble}
     if config.ensemble.stack.enabled:
-        tfidf = Member("tfidf", build_ensemble(config.ensemble, seed=config.seed), X_train, X_test)
+        tfidf = Member("tfidf", tfidf_ensemble(config.ensemble, config.seed), X_train, X_test)
         del X_train, X_test
         with stages.stage("stacked blend"):
-            scores = stacked_blend(config, [tfidf, *members], scores, labels, groups, *lengths)
-        return scores
-    del X_train, X_test
-    if members:
-        with stages.stage("text-level members"):
-            scores = blend_members(config, members, labels, scores)
-    return scores
+            columns = {"stacked": stacked_blend(config, [tfidf, *members], scores, labels, groups, *lengths)}
+        weights = {"stacked": sum(table[m.name] for m in [tfidf, *members])}
+    else:
+        del X_train, X_test
+        if members:
+            with stages.stage("text-level members"):
+                for member in members:
+                    log.info("fitting member %s", member.name)
+                    fitted[member.name] = member.fit(labels)
+                    columns[member.name] = fitted[member.name].predict_proba(member.test)[:, 1]
+        weights = {name: table[name] for name in columns}
+    transformer = transformer_scores(config, test_texts, stages)
+    if transformer is not None:
+        columns["transformer"], weights["transformer"] = transformer, table["transformer"]
+    blend = Blend(weights, averaging=config.ensemble.averaging)
+    return FitResult(blend.scores(columns), columns, blend, tfidf_members, fitted, stages, n_train, features)
 
 
-def pseudo_label_refit(config: Config, X_train, labels: np.ndarray, X_test, scores: np.ndarray) -> np.ndarray:
-    """Refit on the training rows plus the most confident test rows, reusing their already-built features."""
+def pseudo_label_refit(config: Config, X_train, labels: np.ndarray, X_test, ensemble: WeightedEnsemble,
+                       scores: np.ndarray) -> tuple[WeightedEnsemble, dict[str, np.ndarray], np.ndarray]:
+    """Refit on the training rows plus the most confident test rows, reusing their already-built features:
+    the refit ensemble, its members' test scores and its test scores."""
     human, machine = confident_rows(scores, config.pseudo_label.low_quantile, config.pseudo_label.high_quantile)
     if not len(human) and not len(machine):
         log.warning("pseudo-labelling skipped: test scores are too concentrated to pick confident essays")
-        return scores
+        return ensemble, ensemble.member_scores(X_test), scores
     picked = np.sort(np.concatenate([human, machine]))  # test-file order, as measured
     log.info("pseudo-labelling: %d test essays join the training rows", len(picked))
     X = sp.vstack([X_train, X_test[picked]], format="csr")
     y = np.concatenate([labels, np.isin(picked, machine).astype(labels.dtype)])
-    return build_ensemble(config.ensemble, seed=config.seed).fit(X, y).predict_proba(X_test)[:, 1]
-
-
-def extra_members(config: Config, tokenizer: BPETokenizer, train_ids: EncodedCorpus, test_ids: EncodedCorpus,
-                  train_texts: list[str], test_texts: list[str], groups) -> list[Member]:
-    """Members beside the TF-IDF ensemble: the style model, frozen-encoder embeddings (both read raw texts) and
-    the run-time language models (read the BPE ids). A weight-0 member is built only when the stack uses it."""
-    ens, members = config.ensemble, []
-    if ens.style.weight > 0:
-        members.append(Member("style", StyleClassifier(model=ens.style.model, seed=config.seed), train_texts,
-                              test_texts, ens.style.weight))
-    if ens.lm.weight > 0 or (ens.stack.enabled and ens.stack.lm):
-        ends = sentence_end_ids(tokenizer.tokenizer_.get_vocab())
-        members.append(Member("lm", lm_classifier(config), train_ids, test_ids, ens.lm.weight,
-                              {"groups": groups, "sentence_ends": ends}))
-    emb = ens.embedding
-    if emb.weight > 0:
-        if not emb.model_dir:
-            raise ConfigError("ensemble.embedding.weight > 0 needs ensemble.embedding.model_dir (a local encoder directory)")
-        from daigt.transformer.embeddings import EmbeddingLogisticClassifier
-
-        members.append(Member("embedding", EmbeddingLogisticClassifier(
-            emb.model_dir, batch_size=emb.batch_size, max_length=emb.max_length, cache_dir=emb.cache_dir or None,
-        ), train_texts, test_texts, emb.weight))
-    return members
-
-
-def lm_classifier(config: Config) -> LMStatsClassifier:
-    """The run-time language-model member as ``ensemble.lm`` configures it (unfitted)."""
-    lm = config.ensemble.lm
-    return LMStatsClassifier(order=lm.order, n_folds=lm.n_folds, model=lm.model, seed=config.seed,
-                             statistics=lm.statistics)
-
-
-def blend_members(config: Config, members: list[Member], labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Combine the TF-IDF ensemble's scores with the other members, weights relative to the TF-IDF total."""
-    all_scores, weights = [scores], [sum(m[2] for m in ensemble_members(config.ensemble, config.seed))]
-    for member in members:
-        log.info("fitting member %s", member.name)
-        all_scores.append(member.test_scores(labels))
-        weights.append(member.weight)
-    return combine_scores(all_scores, weights, config.ensemble.averaging)
+    refit = tfidf_ensemble(config.ensemble, config.seed).fit(X, y)
+    member_scores = refit.member_scores(X_test)
+    return refit, member_scores, refit.combine(member_scores)
 
 
 def stacked_blend(config: Config, members: list[Member], tfidf_scores: np.ndarray, labels: np.ndarray, groups,
@@ -211,34 +285,32 @@ def stacked_blend(config: Config, members: list[Member], tfidf_scores: np.ndarra
     """The learned blend; the TF-IDF column's test scores are the ensemble's (pseudo-label refit included)."""
     stack = config.ensemble.stack
     return stacked_scores(members, labels, groups, train_lengths, test_lengths, test_scores={"tfidf": tfidf_scores},
-                          n_folds=stack.n_folds, length_interaction=stack.length_interaction, C=stack.C,
-                          seed=config.seed)
+                          meta=StackedBlend.from_config(stack, config.seed), n_folds=stack.n_folds, seed=config.seed)
 
 
-def blend_transformer(config: Config, tfidf_scores: np.ndarray, test_texts: Sequence[str], stages: StageLog) -> np.ndarray:
-    """Rank-blend a fine-tuned transformer's scores when a model directory is configured and present."""
+def transformer_scores(config: Config, test_texts: Sequence[str], stages: StageLog) -> np.ndarray | None:
+    """A fine-tuned transformer's scores of the (raw) test texts, when ``transformer.model_dir`` is set, present
+    and weighted; ``None`` otherwise. Pre-trained, not fitted here: the column joins the blend as it is."""
     model_dir = config.transformer.model_dir
-    if not model_dir:
-        return tfidf_scores
-    from daigt.transformer.blend import rank_blend
+    if not model_dir or config.transformer.weight <= 0:
+        return None
     from daigt.transformer.checkpoints import find_model_dirs
 
     try:
         find_model_dirs(model_dir)
     except FileNotFoundError as exc:
         log.warning("skipping the transformer track: %s", exc)
-        return tfidf_scores
+        return None
     from daigt.transformer import predict_texts
 
     with stages.stage("transformer inference"):
-        scores = predict_texts(
-            model_dir, list(test_texts), batch_size=config.transformer.batch_size, max_length=config.transformer.max_length
-        )
-    return rank_blend(tfidf_scores, scores, config.transformer.weight)
+        return predict_texts(model_dir, list(test_texts), batch_size=config.transformer.batch_size,
+                             max_length=config.transformer.max_length)
 
 
 def training_rows(config: Config, competition, train_files: Sequence[str | Path]) -> pd.DataFrame:
-    """The competition's own train_essays plus every external file, de-duplicated across all of them."""
+    """The competition's own train_essays plus every external file, de-duplicated across all of them (not yet
+    capped by ``data.max_train_rows``: :func:`fit_predict` does that)."""
     parts = [competition_training_rows(competition)]
     if train_files:
         parts.append(read_training_files(list(train_files), dedupe=False, prompts=competition.prompts))
@@ -248,8 +320,6 @@ def training_rows(config: Config, competition, train_files: Sequence[str | Path]
         train = train.drop_duplicates("text", keep="first").reset_index(drop=True)
         if len(train) < before:
             log.info("dropped %d duplicate training texts across files", before - len(train))
-    if config.data.max_train_rows:
-        train = sample_rows(train, config.data.max_train_rows, seed=config.seed)
     return train
 
 
@@ -282,11 +352,12 @@ def run(
         with stages.stage("read training data"):
             train = training_rows(config, competition, train_files)
             check_trainable(train)
-            n_train = len(train)
-            log.info("training on %d essays (%d machine), scoring %d test essays", n_train, int(train["label"].sum()), len(test))
-        scores = fit_predict(config, train, list(test["text"]), stages, show_progress)
+            log.info("%d training essays (%d machine), %d test essays to score", len(train),
+                     int(train["label"].sum()), len(test))
+        fitted = fit_predict(config, train, list(test["text"]), stages, show_progress)
         del train
-        scores = blend_transformer(config, scores, list(test["text"]), stages)
+        scores, n_train = fitted.scores, fitted.n_train
+        del fitted
     with stages.stage("write submission"):
         submission = make_submission(test["id"], scores)
         record = {"stages": stages.as_dicts(), "peak_rss_mb": round(peak_rss_mb(), 1), "guarded": guarded,

@@ -25,7 +25,7 @@ import pandas as pd
 
 from daigt.cli import add_config_arguments, load_config
 from daigt.config import Config, ConfigError
-from daigt.data import PROMPTS_FILE, SUBMISSION_FILE, TEST_FILE, TRAIN_FILE, DataError, check_trainable, \
+from daigt.data import PROMPTS_FILE, TEST_FILE, TRAIN_FILE, DataError, check_trainable, \
     read_competition_dir, sample_rows
 from daigt.pipeline import training_rows
 from daigt.stages import run_measured
@@ -57,7 +57,6 @@ def stand_in_competition(competition_dir: Path, test: pd.DataFrame, folder: Path
     folder.mkdir(parents=True, exist_ok=True)
     ids = [f"rehearsal-{i:05d}" for i in range(len(test))]
     pd.DataFrame({"id": ids, "prompt_id": "0", "text": test["text"].to_numpy()}).to_csv(folder / TEST_FILE, index=False)
-    pd.DataFrame({"id": ids, "generated": 0.5}).to_csv(folder / SUBMISSION_FILE, index=False)
     for name in (TRAIN_FILE, PROMPTS_FILE):
         if (competition_dir / name).is_file():
             shutil.copyfile(competition_dir / name, folder / name)

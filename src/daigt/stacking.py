@@ -21,7 +21,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
-from daigt.models import rank_scores
+from daigt.blend import rank_scores
+from daigt.config import StackConfig
 from daigt.tokenizer import EncodedCorpus
 
 log = logging.getLogger("daigt")
@@ -111,10 +112,16 @@ class StackedBlend(ClassifierMixin, BaseEstimator):
     ``m + 1`` weights, or ``2m + 2`` with the length interaction.
     """
 
-    def __init__(self, length_interaction: bool = True, C: float = 1.0, seed: int = 0):
+    def __init__(self, length_interaction: bool = StackConfig.length_interaction, C: float = StackConfig.C,
+                 seed: int = 0):
         self.length_interaction = length_interaction
         self.C = C
         self.seed = seed
+
+    @classmethod
+    def from_config(cls, config: StackConfig, seed: int) -> StackedBlend:
+        """The meta-learner as ``ensemble.stack`` configures it (unfitted)."""
+        return cls(length_interaction=config.length_interaction, C=config.C, seed=seed)
 
     def _design(self, scores: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         ranks = np.column_stack([rank_scores(c) - 0.5 for c in np.asarray(scores, float).T])
@@ -139,12 +146,14 @@ class StackedBlend(ClassifierMixin, BaseEstimator):
 
 
 def stacked_scores(members: Sequence[Member], y: np.ndarray, groups: Sequence | None, train_lengths: np.ndarray,
-                   test_lengths: np.ndarray, *, test_scores: dict[str, np.ndarray] | None = None, n_folds: int = 4,
-                   length_interaction: bool = True, C: float = 1.0, seed: int = 0) -> np.ndarray:
+                   test_lengths: np.ndarray, *, meta: StackedBlend | None = None,
+                   test_scores: dict[str, np.ndarray] | None = None, n_folds: int = StackConfig.n_folds,
+                   seed: int = 0) -> np.ndarray:
     """Test P(machine) from a meta-learner fitted on the members' prompt-grouped out-of-fold scores.
 
     ``test_scores`` gives a member's test scores when they come from elsewhere (the TF-IDF ensemble's, after its
-    pseudo-label refit); every other member is fitted on all training rows to score the test rows."""
+    pseudo-label refit); every other member is fitted on all training rows to score the test rows. ``meta`` is
+    the (unfitted) meta-learner, ``StackedBlend(seed=seed)`` when not given."""
     folds = group_folds(len(y), groups, n_folds, seed)
     if groups is None or len(np.unique(np.asarray(groups).astype(str))) < n_folds:
         log.warning("stacking: fewer than %d prompts among the training rows; its folds are not prompt-disjoint",
@@ -152,7 +161,7 @@ def stacked_scores(members: Sequence[Member], y: np.ndarray, groups: Sequence | 
     oof = np.column_stack([m.out_of_fold_scores(y, folds) for m in members])
     given = test_scores or {}
     tests = [given[m.name] if m.name in given else m.test_scores(y) for m in members]
-    blend = StackedBlend(length_interaction, C, seed).fit(oof, y, train_lengths)
+    blend = clone(meta if meta is not None else StackedBlend(seed=seed)).fit(oof, y, train_lengths)
     log.info("stacked blend over %s: coefficients %s", [m.name for m in members],
              np.round(blend.model_.coef_.ravel(), 3).tolist())
     return blend.predict_proba(np.column_stack(tests), test_lengths)[:, 1]

@@ -15,6 +15,8 @@ from typing import Iterable, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
+from daigt.config import StyleConfig
+
 _WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
 _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)")
 _PARAGRAPH = re.compile(r"\n\s*\n|\n")
@@ -117,7 +119,7 @@ class StyleClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(
         self,
-        model: str = "logistic",
+        model: str = StyleConfig.model,
         C: float = 1.0,
         n_estimators: int = 200,
         vocab_min_count: int = 2,
@@ -128,6 +130,11 @@ class StyleClassifier(ClassifierMixin, BaseEstimator):
         self.n_estimators = n_estimators
         self.vocab_min_count = vocab_min_count
         self.seed = seed
+
+    @classmethod
+    def from_config(cls, config: StyleConfig, seed: int) -> StyleClassifier:
+        """The style member as ``ensemble.style`` configures it (unfitted)."""
+        return cls(model=config.model, seed=seed)
 
     def _final_estimator(self) -> BaseEstimator:
         if self.model == "logistic":

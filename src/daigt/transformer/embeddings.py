@@ -16,6 +16,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
+from daigt.config import EmbeddingConfig
+
 log = logging.getLogger(__name__)
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
@@ -96,8 +98,9 @@ class EmbeddingLogisticClassifier(ClassifierMixin, BaseEstimator):
     A ready ensemble member for the texts-level pipeline; ``classes_`` follow the training labels.
     """
 
-    def __init__(self, model_dir: str | Path, batch_size: int = 32, max_length: int = 256,
-                 cache_dir: str | Path | None = None, device: str = "auto", C: float = 1.0, max_iter: int = 2000) -> None:
+    def __init__(self, model_dir: str | Path, batch_size: int = EmbeddingConfig.batch_size,
+                 max_length: int = EmbeddingConfig.max_length, cache_dir: str | Path | None = None,
+                 device: str = "auto", C: float = 1.0, max_iter: int = 2000) -> None:
         self.model_dir = model_dir
         self.batch_size = batch_size
         self.max_length = max_length
@@ -105,6 +108,14 @@ class EmbeddingLogisticClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.C = C
         self.max_iter = max_iter
+
+    @classmethod
+    def from_config(cls, config: EmbeddingConfig) -> EmbeddingLogisticClassifier:
+        """The embedding member as ``ensemble.embedding`` configures it (unfitted)."""
+        if not config.model_dir:
+            raise ValueError("EmbeddingLogisticClassifier needs a model_dir (ensemble.embedding.model_dir)")
+        return cls(config.model_dir, batch_size=config.batch_size, max_length=config.max_length,
+                   cache_dir=config.cache_dir or None)
 
     def fit(self, X: Iterable[str], y: Sequence[int]) -> EmbeddingLogisticClassifier:
         from sklearn.linear_model import LogisticRegression
