@@ -110,3 +110,32 @@ def test_confident_rows_takes_the_extremes():
     assert all(len(x) == 0 for x in confident_rows(np.full(10, 0.5)))  # no confident rows
     with pytest.raises(ValueError, match="quantile"):
         confident_rows(scores, 0.9, 0.1)
+
+
+@pytest.mark.parametrize("estimator", [TypoAugmenter(rate=0.5, seed=3), SpellingRepair(min_count=2, repair_case=True)],
+                         ids=["TypoAugmenter", "SpellingRepair"])
+def test_augmenters_keep_the_scikit_learn_contract(estimator):
+    """Cloneable, parameters read back as given and never changed by fit (scikit-learn's own checks)."""
+    from sklearn.base import clone
+    from sklearn.utils.estimator_checks import (check_get_params_invariance, check_no_attributes_set_in_init,
+                                                check_parameters_default_constructible, check_set_params)
+
+    name = type(estimator).__name__
+    twin = clone(estimator)
+    assert twin is not estimator and twin.get_params() == estimator.get_params()
+    check_get_params_invariance(name, estimator)
+    check_set_params(name, clone(estimator))
+    check_no_attributes_set_in_init(name, clone(estimator))
+    check_parameters_default_constructible(name, clone(estimator))
+    before = clone(estimator).get_params()
+    fitted = estimator.fit([ESSAY, ESSAY.replace("cars", "carz")], [0, 1])
+    assert fitted is estimator and estimator.get_params() == before
+
+
+def test_augmenter_from_config_adds_nothing_by_default():
+    from daigt.config import AugmentConfig
+
+    frame = training_frame()
+    assert TypoAugmenter.from_config(AugmentConfig(), seed=0).transform(frame)["text"].tolist() == frame["text"].tolist()
+    configured = TypoAugmenter.from_config(AugmentConfig(typo_rate=0.5, typo_mode="replace"), seed=7)
+    assert configured.get_params() == TypoAugmenter(rate=0.5, char_noise=0.02, mode="replace", seed=7).get_params()

@@ -189,8 +189,7 @@ def test_out_in_an_unwritable_folder(case, capsys):
 # ---- part 2: pathological texts run, with bounded cost ---------------------------------------------------
 def replace_test(comp: Path, texts: list[str]) -> None:
     pd.DataFrame({"id": [f"t{i}" for i in range(len(texts))], "prompt_id": 0, "text": texts}).to_csv(
-        comp / "test_essays.csv", index=False)
-    (comp / "sample_submission.csv").unlink()
+        comp / "test_essays.csv", index=False)  # sample_submission.csv now lists other ids: the kit never reads it
 
 
 def assert_valid_submission(out: Path, n: int) -> pd.DataFrame:
@@ -217,6 +216,16 @@ def test_texts_that_give_no_ngram_fall_back(case, caplog):
     assert main(fill(RUN, case)) == 0
     assert_valid_submission(case["out"], 8)
     assert "no n-gram of order 3..5" in caplog.text
+
+
+def test_malformed_or_missing_sample_submission_does_not_stop_a_run(case):
+    """The submission is built from test_essays.csv's ids: sample_submission.csv is not an input of the kit."""
+    (case["comp"] / "sample_submission.csv").write_bytes(b"\xff\xfenot,a,csv\n\"unclosed\n")
+    assert main(fill(RUN, case)) == 0
+    first = assert_valid_submission(case["out"], 326)
+    (case["comp"] / "sample_submission.csv").unlink()
+    assert main(fill(RUN, case)) == 0
+    assert assert_valid_submission(case["out"], 326).equals(first)
 
 
 def test_three_row_test_set_with_min_df_2_runs_the_whole_pipeline(case, sample_competition, capsys):

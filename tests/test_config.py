@@ -115,6 +115,7 @@ def test_every_number_declares_a_range_and_every_word_its_choices():
         ("pseudo_label.low_quantile=0.95", "low < high"),
         ("ensemble.embedding.weight=0.5", "needs ensemble.embedding.model_dir"),
         ("tokenizer.special_tokens=['[UNK]', '[UNK]']", "distinct"),
+        ("features.n_jobs=-2", "features.n_jobs = -2 is out of range. Fix: use a value >= -1 (default -1)"),
     ],
 )
 def test_ranges_choices_and_cross_field_rules(override, fragment):
@@ -139,3 +140,47 @@ def test_model_directories_must_exist_where_the_run_happens(tmp_path):
     with pytest.raises(ConfigError, match="transformer.model_dir .* does not exist"):
         check_local_paths(config)
     check_local_paths(Config().with_overrides([f"transformer.model_dir={tmp_path}"]))
+
+
+@pytest.mark.parametrize("key", ["features.n_jobs", "ensemble.lightgbm.n_jobs"])
+def test_old_all_cores_zero_n_jobs_is_refused_with_the_fix(key, tmp_path):
+    """n_jobs follows scikit-learn everywhere (-1 = all cores); a config written when 0 meant that says how to fix it."""
+    section, _, field = key.rpartition(".")
+    path = tmp_path / "old.toml"
+    path.write_text(f"[{section}]\n{field} = 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as raised:
+        Config.from_toml(path)
+    message = str(raised.value)
+    assert str(path) in message and f"{key} = 0" in message and f"write {key} = -1 for all cores" in message
+    assert Config().features.n_jobs == Config().ensemble.lightgbm.n_jobs == -1
+    assert Config().with_overrides([f"{key}=3"])
+
+
+def test_factories_of_the_default_config_build_the_default_estimators():
+    """Defaults live in the config; an estimator's own defaults are read from it, so the two cannot drift, and
+    each factory maps every field it should (a default config builds a default-constructed estimator)."""
+    from daigt.augment import TypoAugmenter
+    from daigt.data import TextNormalizer
+    from daigt.features import NgramTfidfVectorizer
+    from daigt.lm import LMStatsClassifier
+    from daigt.stacking import StackedBlend
+    from daigt.style import StyleClassifier
+
+    c = Config()
+    pairs = [
+        (TextNormalizer.from_config(c.data), TextNormalizer()),
+        (TypoAugmenter.from_config(c.augment, seed=5), TypoAugmenter(seed=5)),
+        (NgramTfidfVectorizer.from_config(c.features), NgramTfidfVectorizer(n_jobs=-1)),
+        (StyleClassifier.from_config(c.ensemble.style, seed=5), StyleClassifier(seed=5)),
+        (LMStatsClassifier.from_config(c.ensemble.lm, seed=5), LMStatsClassifier(seed=5)),
+        (StackedBlend.from_config(c.ensemble.stack, seed=5), StackedBlend(seed=5)),
+    ]
+    for built, default in pairs:
+        assert built.get_params() == default.get_params(), type(built).__name__
+    varied = c.with_overrides(["ensemble.lm.order=2", "ensemble.lm.model=logistic", "ensemble.style.model=lightgbm",
+                               "features.min_df=2", "ensemble.stack.C=0.5"])
+    assert LMStatsClassifier.from_config(varied.ensemble.lm, 0).get_params()["order"] == 2
+    assert LMStatsClassifier.from_config(varied.ensemble.lm, 0).get_params()["model"] == "logistic"
+    assert StyleClassifier.from_config(varied.ensemble.style, 0).model == "lightgbm"
+    assert NgramTfidfVectorizer.from_config(varied.features).min_df == 2
+    assert StackedBlend.from_config(varied.ensemble.stack, 0).C == 0.5

@@ -2,10 +2,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
+from sklearn.naive_bayes import MultinomialNB
 from sklearn.metrics import roc_auc_score
 
-from daigt.config import Config, ConfigError, EnsembleConfig
-from daigt.models import ColumnSelector, WeightedEnsemble, lightgbm_member, build_ensemble, combine_scores, rank_scores, top_ngrams
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils.estimator_checks import check_get_params_invariance, check_set_params
+
+from daigt.config import Config
+from daigt.models import ColumnSelector, WeightedEnsemble, lightgbm_member, tfidf_ensemble
 
 
 def toy_problem(seed=0, n=400, d=300):
@@ -27,8 +31,8 @@ def fast_config(**weights):
 def test_default_ensemble_learns_and_is_deterministic():
     X, y = toy_problem()
     Xt, yt = toy_problem(seed=1)
-    a = build_ensemble(fast_config(logistic=0.2), seed=3).fit(X, y)
-    b = build_ensemble(fast_config(logistic=0.2), seed=3).fit(X, y)
+    a = tfidf_ensemble(fast_config(logistic=0.2), 3).fit(X, y)
+    b = tfidf_ensemble(fast_config(logistic=0.2), 3).fit(X, y)
     pa = a.predict_proba(Xt)
     assert pa.shape == (Xt.shape[0], 2) and np.allclose(pa.sum(1), 1)
     assert np.array_equal(pa, b.predict_proba(Xt))
@@ -37,15 +41,45 @@ def test_default_ensemble_learns_and_is_deterministic():
     assert np.isclose(a.weights_.sum(), 1.0)
 
 
-def test_zero_weight_members_are_not_fitted_and_all_zero_is_an_error():
-    ens = build_ensemble(fast_config(lightgbm=0, sgd=0))
+def test_zero_weight_members_are_not_built():
+    ens = tfidf_ensemble(fast_config(lightgbm=0, sgd=0), 0)
     assert [n for n, _ in ens.estimators] == ["mnb"]
-    with pytest.raises(ConfigError, match="weight"):
-        build_ensemble(fast_config(lightgbm=0, sgd=0, mnb=0))
+
+
+def test_model_errors_are_value_errors_not_config_errors():
+    """ConfigError is for config files; an estimator given bad parameters raises scikit-learn's ValueError."""
+    from daigt.config import ConfigError
+
+    X, y = toy_problem(n=60, d=30)
+    bad = [WeightedEnsemble([]), WeightedEnsemble([("mnb", MultinomialNB())], weights=[0.0]),
+           WeightedEnsemble([("mnb", MultinomialNB())], averaging="median"), ColumnSelector(score="mutual_info")]
+    for estimator in bad:
+        with pytest.raises(ValueError) as error:
+            estimator.fit(X, y)
+        assert not isinstance(error.value, ConfigError), estimator
+
+
+def test_ensemble_parameters_work_like_voting_classifier():
+    """``<member>__<param>`` reaches a member, as in VotingClassifier, so GridSearchCV can tune one."""
+    ens = tfidf_ensemble(fast_config(lightgbm=0), 0)
+    deep = ens.get_params(deep=True)
+    assert deep["sgd__alpha"] == 1e-4 and deep["mnb"] is ens.estimators[0][1]
+    assert "sgd__alpha" not in ens.get_params(deep=False)
+    ens.set_params(sgd__alpha=1e-3, mnb__alpha=0.5)
+    assert dict(ens.estimators)["sgd"].alpha == 1e-3 and dict(ens.estimators)["mnb"].alpha == 0.5
+    ens.set_params(mnb=MultinomialNB(alpha=2.0))
+    assert dict(ens.estimators)["mnb"].alpha == 2.0 and [n for n, _ in ens.estimators] == ["mnb", "sgd"]
+    check_get_params_invariance("WeightedEnsemble", ens)
+    check_set_params("WeightedEnsemble", ens)
+    X, y = toy_problem(n=200)
+    search = GridSearchCV(tfidf_ensemble(fast_config(lightgbm=0), 0), {"sgd__alpha": [1e-4, 1e-2]}, cv=2,
+                          scoring="roc_auc").fit(X, y)
+    assert search.best_params_["sgd__alpha"] in (1e-4, 1e-2)
+    assert dict(search.best_estimator_.estimators)["sgd"].alpha == search.best_params_["sgd__alpha"]
 
 
 def test_ensemble_is_a_clonable_sklearn_estimator():
-    ens = build_ensemble(fast_config(lightgbm=0))
+    ens = tfidf_ensemble(fast_config(lightgbm=0), 0)
     params = ens.get_params()
     assert params["averaging"] == "rank" and "estimators" in params
     twin = clone(ens)
@@ -56,21 +90,12 @@ def test_ensemble_is_a_clonable_sklearn_estimator():
 def test_single_label_training_is_refused():
     X, _ = toy_problem()
     with pytest.raises(ValueError, match="both 0"):
-        build_ensemble(fast_config(lightgbm=0)).fit(X, np.ones(X.shape[0], int))
-
-
-def test_rank_averaging_by_hand():
-    a = np.array([0.9, 0.1, 0.5])  # ranks 3, 1, 2
-    b = np.array([0.2, 0.3, 0.4])  # ranks 1, 2, 3
-    assert np.allclose(rank_scores(a), [1.0, 1 / 3, 2 / 3])
-    assert np.allclose(combine_scores([a, b], [0.75, 0.25], "rank"), [(0.75 * 3 + 0.25 * 1) / 3, (0.75 + 0.5) / 3, (1.5 + 0.75) / 3])
-    assert np.allclose(combine_scores([a, b], [1, 1], "probability"), (a + b) / 2)
-    assert np.allclose(rank_scores(np.array([0.5, 0.5, 1.0])), [0.5, 0.5, 1.0])  # ties share a rank
+        tfidf_ensemble(fast_config(lightgbm=0), 0).fit(X, np.ones(X.shape[0], int))
 
 
 def test_rank_ensemble_keeps_auc_of_dominant_member():
     X, y = toy_problem()
-    ens = WeightedEnsemble(build_ensemble(fast_config(lightgbm=0)).estimators, averaging="rank").fit(X, y)
+    ens = WeightedEnsemble(tfidf_ensemble(fast_config(lightgbm=0), 0).estimators, averaging="rank").fit(X, y)
     s = ens.predict_proba(X)[:, 1]
     assert 0 < s.min() and s.max() <= 1
 
@@ -95,7 +120,7 @@ def test_chi2_selection_finds_the_signal_columns():
     assert np.mean(by_df < 20) >= 0.9
     with pytest.raises(ValueError, match="needs the training labels"):
         ColumnSelector(max_features=20, score="chi2").fit(X)
-    with pytest.raises(ConfigError, match="selection score"):
+    with pytest.raises(ValueError, match="score = 'mutual_info'"):
         ColumnSelector(score="mutual_info").fit(X, y)
 
 
@@ -119,15 +144,6 @@ def test_lightgbm_with_column_preselection_still_learns():
     X, y = toy_problem()
     cfg = Config().with_overrides(["ensemble.lightgbm.weight=1", "ensemble.lightgbm.n_estimators=50", "ensemble.lightgbm.min_child_samples=5",
                                     "ensemble.lightgbm.max_features=40", "ensemble.mnb.weight=0", "ensemble.sgd.weight=0"])
-    ens = build_ensemble(cfg.ensemble).fit(X, y)
+    ens = tfidf_ensemble(cfg.ensemble, 0).fit(X, y)
     Xt, yt = toy_problem(seed=2)
     assert roc_auc_score(yt, ens.predict_proba(Xt)[:, 1]) > 0.85
-
-
-def test_top_ngrams_points_at_the_signal_columns():
-    X, y = toy_problem()
-    ens = build_ensemble(fast_config(lightgbm=0)).fit(X, y)
-    names = [f"col{i}" for i in range(X.shape[1])]
-    top = top_ngrams(ens, names, k=5)
-    assert len(top) == 10
-    assert all(int(n[3:]) < 20 for n, w in top[:5]) and all(w > 0 for _, w in top[:5])

@@ -8,7 +8,8 @@ from sklearn.metrics import roc_auc_score
 
 from daigt.config import Config, ConfigError
 from daigt.data import DataError, read_training_files
-from daigt.pipeline import fit_predict, run
+from daigt.blend import Blend
+from daigt.pipeline import FitResult, fit_predict, run
 from daigt.submission import auc_against_labels
 
 # The public recipe's LightGBM member is off by default; FAST switches it on with 300 trees where a test should
@@ -88,7 +89,7 @@ def leave_one_prompt_out_aucs(frame: pd.DataFrame, prompts, config: Config) -> d
     aucs = {}
     for prompt in prompts:
         held = frame["prompt_name"] == prompt
-        scores = fit_predict(config, frame[~held], list(frame.loc[held, "text"]), show_progress=False)
+        scores = fit_predict(config, frame[~held], list(frame.loc[held, "text"]), show_progress=False).scores
         aucs[prompt] = roc_auc_score(frame.loc[held, "label"], scores)
     return aucs
 
@@ -127,14 +128,47 @@ def test_robustness_options_change_scores_and_stay_valid(sample_train, overrides
     held = frame["prompt_name"] == largest_prompts(frame, 1)[0]
     train, test = frame[~held].head(400), frame[held].head(120)
     base = Config().with_overrides(["ensemble.lightgbm.weight=0"])
-    plain = fit_predict(base, train, list(test["text"]), show_progress=False)
-    varied = fit_predict(base.with_overrides(overrides), train, list(test["text"]), show_progress=False)
+    plain = fit_predict(base, train, list(test["text"]), show_progress=False).scores
+    varied = fit_predict(base.with_overrides(overrides), train, list(test["text"]), show_progress=False).scores
     assert varied.shape == plain.shape and np.isfinite(varied).all() and (varied >= 0).all() and (varied <= 1).all()
     assert not np.allclose(varied, plain)
     assert roc_auc_score(test["label"], varied) > 0.7
 
 
-def test_transformer_checkpoint_is_rank_blended_and_a_missing_one_is_skipped(tmp_path, sample_competition, sample_train):
+def small_split(sample_train, n_train=400, n_test=120):
+    frame = read_training_files([sample_train])
+    held = frame["prompt_name"] == largest_prompts(frame, 1)[0]
+    return frame[~held].head(n_train), frame[held].head(n_test)
+
+
+def test_fit_predict_returns_the_columns_the_blend_and_the_fitted_parts(sample_train):
+    train, test = small_split(sample_train)
+    texts = list(test["text"])
+    result = fit_predict(Config().with_overrides(["data.max_train_rows=300"]), train, texts, show_progress=False)
+    assert isinstance(result, FitResult) and result.n_train == 300  # data.max_train_rows, applied by fit_predict
+    assert list(result.columns) == ["tfidf", "style"] and all(c.shape == (120,) for c in result.columns.values())
+    assert result.blend.weights == {"tfidf": pytest.approx(0.38), "style": 0.1}
+    np.testing.assert_array_equal(result.scores, Blend(result.blend.weights, "rank").scores(result.columns))
+    # the TF-IDF column is the (pseudo-label refit) ensemble's combination of its members' columns
+    assert set(result.tfidf_members) == {"mnb", "sgd"}
+    np.testing.assert_array_equal(result.fitted["tfidf"].combine(result.tfidf_members), result.columns["tfidf"])
+    assert {"tokenizer", "vectorizer", "tfidf", "style"} <= set(result.fitted)
+    sizes = result.features
+    assert (sizes["train"].rows, sizes["test"].rows) == (300, 120)
+    assert sizes["train"].columns == sizes["test"].columns == result.fitted["vectorizer"].n_features_ > 0
+    assert sizes["test"].nnz > 0
+    assert [name for name, _, _ in result.stages.rows][-1] == "text-level members"
+
+
+def test_stacked_blend_is_one_column(sample_train):
+    train, test = small_split(sample_train, 300, 60)
+    result = fit_predict(Config().with_overrides(["ensemble.stack.enabled=true", "ensemble.stack.n_folds=3"]), train,
+                         list(test["text"]), show_progress=False)
+    assert list(result.columns) == ["stacked"] and result.scores is result.columns["stacked"]
+    assert result.blend.weights["stacked"] == pytest.approx(0.38 + 0.1 + 0.0)  # TF-IDF, style, lm (weight 0)
+
+
+def test_transformer_checkpoint_is_a_blend_column_and_a_missing_one_is_skipped(tmp_path, sample_competition, sample_train):
     pytest.importorskip("torch")  # the `transformer` extra; installed by the test command
     from daigt.transformer.config import TrainConfig
     from daigt.transformer.modeling import DetectorModel, load_tokenizer
@@ -167,7 +201,7 @@ def test_frozen_encoder_member_uses_the_real_minilm(sample_train, tmp_path):
     config = Config().with_overrides(["ensemble.lightgbm.weight=0", "ensemble.embedding.weight=0.5",
                                       f"ensemble.embedding.model_dir={minilm_model_dir()}", "ensemble.embedding.max_length=64",
                                       f"ensemble.embedding.cache_dir={tmp_path / 'cache'}"])
-    scores = fit_predict(config, train, list(test["text"]), show_progress=False)
+    scores = fit_predict(config, train, list(test["text"]), show_progress=False).scores
     assert np.isfinite(scores).all() and roc_auc_score(test["label"], scores) > 0.6
     assert any((tmp_path / "cache").iterdir())
     with pytest.raises(ConfigError, match="model_dir"):
@@ -185,6 +219,6 @@ def test_quality_floor_leave_one_source_out_ai_mix(shared_data):
     (fold,) = leave_one_source_out(frame, seed=42, sources=["llm-unknown(ai-mix-v16)"], human_split="prompt")
     config = Config().with_overrides(LOSO_AI_MIX_CONFIG)
     train = sample_rows(frame.iloc[fold.train_idx].reset_index(drop=True), 3000, seed=42)
-    scores = fit_predict(config, train, list(frame["text"].iloc[fold.test_idx]), show_progress=False)
+    scores = fit_predict(config, train, list(frame["text"].iloc[fold.test_idx]), show_progress=False).scores
     auc = roc_auc_score(frame["label"].iloc[fold.test_idx], scores)
     assert auc >= LOSO_AI_MIX_FLOOR, auc

@@ -1,4 +1,4 @@
-"""Torch-free parts of the transformer track: blend, folds, config, checkpoint discovery and selection."""
+"""Torch-free parts of the transformer track: folds, config, checkpoint discovery and selection."""
 
 from __future__ import annotations
 
@@ -10,57 +10,16 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from daigt.models import rank_scores
-from daigt.transformer.blend import rank_blend
 from daigt.transformer.checkpoints import MARKER, BestCheckpoint, find_model_dirs
 from daigt.transformer.config import TrainConfig
 from daigt.transformer.folds import assign_prompt_folds
 
 
-# ---- rank blend -------------------------------------------------------------------------------------------
-
-
-def test_rank_blend_matches_hand_computed_ranks():
-    tfidf = [0.10, 0.40, 0.35, 0.80]  # ranks 1 3 2 4 -> /4 = .25 .75 .50 1.0
-    transformer = [0.90, 0.20, 0.30, 0.10]  # ranks 4 2 3 1 -> /4 = 1.0 .50 .75 .25
-    blended = rank_blend(tfidf, transformer, weight=0.25)
-    expected = [0.75 * 0.25 + 0.25 * 1.0, 0.75 * 0.75 + 0.25 * 0.5, 0.75 * 0.5 + 0.25 * 0.75, 0.75 * 1.0 + 0.25 * 0.25]
-    np.testing.assert_allclose(blended, expected)
-    assert blended.tolist() == pytest.approx([0.4375, 0.6875, 0.5625, 0.8125])
-
-
-def test_rank_blend_ties_share_the_average_rank_and_weights_select_one_side():
-    np.testing.assert_allclose(rank_scores([5.0, 1.0, 5.0, 3.0]), [3.5 / 4, 1 / 4, 3.5 / 4, 2 / 4])
-    a, b = np.array([3.0, 1.0, 2.0]), np.array([-1.0, 7.0, 0.0])
-    np.testing.assert_allclose(rank_blend(a, b, 0.0), [1.0, 1 / 3, 2 / 3])
-    np.testing.assert_allclose(rank_blend(a, b, 1.0), [1 / 3, 1.0, 2 / 3])
-
-
-def test_rank_blend_is_scale_free_and_can_beat_both_members():
-    rng = np.random.default_rng(0)
-    y = np.r_[np.zeros(200), np.ones(200)]
-    a = y + rng.normal(0, 1.0, 400)
-    b = 100 * (y + rng.normal(0, 1.0, 400))  # same signal quality, different scale
-    blend = rank_blend(a, b, 0.5)
-    assert roc_auc_score(y, blend) > max(roc_auc_score(y, a), roc_auc_score(y, b))
-    np.testing.assert_allclose(rank_blend(a, b, 0.5), rank_blend(np.exp(a), b / 1000, 0.5))
-
-
-def test_rank_blend_rejects_bad_input():
-    with pytest.raises(ValueError, match="3 TF-IDF scores but 2"):
-        rank_blend([1, 2, 3], [1, 2], 0.5)
-    with pytest.raises(ValueError, match="weight must be in"):
-        rank_blend([1, 2], [1, 2], 1.5)
-    with pytest.raises(ValueError, match="transformer_scores has 1 non-finite value.*row 1"):
-        rank_blend([1, 2], [1, np.nan], 0.5)
-    assert rank_blend([], [], 0.3).shape == (0,)
-
-
 def test_torch_free_modules_do_not_import_torch():
     code = (
-        "import sys, daigt, daigt.transformer, daigt.transformer.blend, daigt.transformer.cli, "
+        "import sys, daigt, daigt.blend, daigt.transformer, daigt.transformer.cli, "
         "daigt.transformer.folds, daigt.transformer.checkpoints, daigt.transformer.config\n"
-        "from daigt.transformer import rank_blend, find_model_dirs, TrainConfig\n"
+        "from daigt.transformer import find_model_dirs, TrainConfig\n"
         "import argparse; daigt.transformer.cli.add_train_arguments(argparse.ArgumentParser())\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
         "assert 'transformers' not in sys.modules, 'transformers was imported'\n"

@@ -153,7 +153,7 @@ class SpellingRepair(TransformerMixin, BaseEstimator):
         self.min_length = min_length
         self.repair_case = repair_case
 
-    def fit(self, texts: Iterable[str]) -> SpellingRepair:
+    def fit(self, texts: Iterable[str], y: object = None) -> SpellingRepair:
         counts: Counter[str] = Counter()
         for text in texts:
             counts.update(w.lower() for w in _WORD.findall(str(text)))

@@ -1,9 +1,10 @@
-"""Transformer track: fine-tuned encoders (mean-pooled or sequence-classification head), rank-blended with TF-IDF.
+"""Transformer track: fine-tuned encoders (mean-pooled or sequence-classification head), one column of the final
+blend (:mod:`daigt.blend`).
 
 Needs the optional ``transformer`` extra (torch, transformers, accelerate). ``import daigt.transformer`` itself
-does not import torch: names load on first use, and :mod:`daigt.transformer.blend`,
-:mod:`~daigt.transformer.checkpoints`, :mod:`~daigt.transformer.config`, :mod:`~daigt.transformer.folds` and
-:mod:`~daigt.transformer.cli` are torch-free, so the TF-IDF pipeline can blend and check for models without it.
+does not import torch: names load on first use, and :mod:`~daigt.transformer.checkpoints`,
+:mod:`~daigt.transformer.config`, :mod:`~daigt.transformer.folds` and :mod:`~daigt.transformer.cli` are
+torch-free, so the TF-IDF pipeline can check for models without it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "rank_blend": "daigt.transformer.blend",
     "find_model_dirs": "daigt.transformer.checkpoints",
     "is_model_dir": "daigt.transformer.checkpoints",
     "TrainConfig": "daigt.transformer.config",
