@@ -65,12 +65,12 @@ def run_variant(name: str, overrides: list[str], data, seed: int) -> dict:
     from sklearn.metrics import roc_auc_score
 
     from daigt.config import PUBLIC_RECIPE, Config
-    from daigt.models import build_ensemble
+    from daigt.models import tfidf_ensemble
 
     X_train, y_train, X_test, y_test, unseen, _ = data
     config = Config(seed=seed).with_overrides([*PUBLIC_RECIPE, *overrides])
     start = time.perf_counter()
-    ensemble = build_ensemble(config.ensemble, seed=config.seed).fit(X_train, y_train)
+    ensemble = tfidf_ensemble(config.ensemble, config.seed).fit(X_train, y_train)
     fit_seconds = time.perf_counter() - start
     start = time.perf_counter()
     scores = ensemble.member_scores(X_test)

@@ -11,7 +11,7 @@ Sides ("variants"):
   kit              ``daigt.pipeline.fit_predict`` with the recipe's classifiers (``PUBLIC_RECIPE``) and LightGBM
                    switched off, the same stages ``daigt run`` runs between reading and writing: clean texts -> BPETokenizer.from_config
                    (default ``word-cache`` encoder) -> NgramTfidfVectorizer.fit_transform_both (vocabulary from
-                   test) -> daigt.models.build_ensemble (MNB 0.07 + SGD 0.31, the recipe's weights)
+                   test) -> daigt.models.tfidf_ensemble (MNB 0.07 + SGD 0.31, the recipe's weights)
   kit-tokenizers   the same with ``tokenizer.encoder=tokenizers`` (every essay through the tokenizers library;
                    same ids, slower; --with-tokenizers-encoder)
   reference        the public notebook: tokenizers BPE wrapped in transformers' PreTrainedTokenizerFast, one
@@ -120,33 +120,14 @@ def run_kit(args: argparse.Namespace, corpus: Path, config) -> dict:
     with stages.stage("read"):
         train = pd.read_csv(corpus / "train.csv")
         test = pd.read_csv(corpus / "test.csv")
-    shapes = capture_feature_shapes(pipeline)
-    final = pipeline.fit_predict(config, train, test["text"].astype(str).tolist(), stages=stages, show_progress=False)
+    result = pipeline.fit_predict(config, train, test["text"].astype(str).tolist(), stages=stages, show_progress=False)
+    final, sizes = result.scores, result.features
+    del result
     with stages.stage("write"):
         submission = pd.DataFrame({"id": test["id"], "generated": final})
         write_atomic(Path(args.scratch) / "submission_kit.csv", lambda tmp: submission.to_csv(tmp, index=False))
-    return summary(stages, test["label"].to_numpy(), final, *shapes, np)
-
-
-def capture_feature_shapes(pipeline_module) -> list:
-    """Record the TF-IDF matrices' sizes by wrapping ``pipeline.tfidf_features`` (the run itself is unchanged)."""
-    shapes: list = [None, None]
-    original = pipeline_module.tfidf_features
-
-    def recording(*a, **k):
-        vectorizer, X_train, X_test = original(*a, **k)
-        shapes[:] = [_Shape(X_train), _Shape(X_test)]
-        return vectorizer, X_train, X_test
-
-    pipeline_module.tfidf_features = recording
-    return shapes
-
-
-class _Shape:
-    """Width and non-zeros of a sparse matrix, without keeping the matrix alive."""
-
-    def __init__(self, X) -> None:
-        self.shape, self.nnz = X.shape, X.nnz
+    train_size, test_size = ((s.rows, s.columns, s.nnz) for s in (sizes["train"], sizes["test"]))
+    return summary(stages, test["label"].to_numpy(), final, train_size, test_size, np)
 
 
 def reference_members(config) -> list:
@@ -231,7 +212,8 @@ def run_reference(args: argparse.Namespace, corpus: Path, lightgbm: bool) -> dic
         pd.DataFrame({"id": test["id"], "generated": final}).to_csv(
             Path(args.scratch) / "submission_reference.csv", index=False
         )
-    return summary(stages, test["label"].to_numpy(), final, _Shape(X_train), _Shape(X_test), np)
+    train_size, test_size = ((X.shape[0], X.shape[1], X.nnz) for X in (X_train, X_test))
+    return summary(stages, test["label"].to_numpy(), final, train_size, test_size, np)
 
 
 def recipe_tokenize(raw, mode: str):
@@ -250,18 +232,19 @@ def _identity(x):
     return x
 
 
-def summary(stages: Stages, y_test, scores, X_train, X_test, np) -> dict:
+def summary(stages: Stages, y_test, scores, train_size: tuple, test_size: tuple, np) -> dict:
+    """``train_size`` / ``test_size``: rows, columns and non-zeros of the TF-IDF matrices."""
     from sklearn.metrics import roc_auc_score
 
     auc = float(roc_auc_score(y_test, scores)) if len(set(y_test.tolist())) == 2 else None
     return {
         "stages": stages.rows,
         "auc": auc,
-        "n_features": int(X_train.shape[1]),
-        "n_train": int(X_train.shape[0]),
-        "n_test": int(X_test.shape[0]),
-        "nnz_train": int(X_train.nnz),
-        "nnz_test": int(X_test.nnz),
+        "n_features": int(train_size[1]),
+        "n_train": int(train_size[0]),
+        "n_test": int(test_size[0]),
+        "nnz_train": int(train_size[2]),
+        "nnz_test": int(test_size[2]),
         "worker_peak_rss_mb": round(peak_rss_mb(), 1),
         "worker_start_rss_mb": round(_START_RSS_MB, 1),
     }

@@ -6,7 +6,7 @@ seen in training) scores
 
 * the fine-tuned transformer alone (its out-of-fold predictions; inference re-timed with ``predict_texts``),
 * the TF-IDF recipe alone (``daigt.pipeline.fit_predict`` with ``PUBLIC_RECIPE``, as measured),
-* their rank blend (``rank_blend``, transformer weight 0.25 / 0.5 / 0.75; 0.5 is the config default),
+* their rank blend (``daigt.blend.Blend``, transformer share 0.25 / 0.5 / 0.75; 0.5 is the default share),
 * frozen MiniLM embeddings + logistic regression (``EmbeddingLogisticClassifier``),
 
 and prints a markdown table; the numbers go to bench/results/transformer_bench.json (+ .md). Defaults take
@@ -74,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import torch
 
-    from daigt.transformer import TrainConfig, rank_blend, train_folds
+    from daigt.blend import Blend
+    from daigt.transformer import TrainConfig, train_folds
     from daigt.transformer.inference import predict_texts
     from daigt.transformer.inputs import load_labelled
 
@@ -125,11 +126,12 @@ def main(argv: list[str] | None = None) -> int:
             from daigt.pipeline import fit_predict
 
             t = time.perf_counter()
-            tfidf = np.asarray(fit_predict(Config(seed=args.seed).with_overrides(PUBLIC_RECIPE), train, texts), dtype=np.float64)
+            tfidf = fit_predict(Config(seed=args.seed).with_overrides(PUBLIC_RECIPE), train, texts).scores
             row["tfidf_seconds"] = time.perf_counter() - t
             row["auc_tfidf"] = float(roc_auc_score(labels, tfidf))
             for w in BLEND_WEIGHTS:
-                row[f"auc_blend_w{w}"] = float(roc_auc_score(labels, rank_blend(tfidf, transformer, w)))
+                blend = Blend({"tfidf": 1 - w, "transformer": w}, averaging="rank")
+                row[f"auc_blend_w{w}"] = float(roc_auc_score(labels, blend.scores({"tfidf": tfidf, "transformer": transformer})))
         if not args.skip_embedding:
             from daigt.transformer.embeddings import EmbeddingLogisticClassifier
 
@@ -140,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
             row["embedding_lr_seconds"] = time.perf_counter() - t
             row["auc_embedding_lr"] = float(roc_auc_score(labels, embedded))
             if not args.skip_tfidf:
-                row["auc_blend_tfidf_embedding_w0.5"] = float(roc_auc_score(labels, rank_blend(tfidf, embedded, 0.5)))
+                blend = Blend({"tfidf": 0.5, "embedding": 0.5}, averaging="rank")
+                row["auc_blend_tfidf_embedding_w0.5"] = float(roc_auc_score(labels, blend.scores({"tfidf": tfidf, "embedding": embedded})))
         rows.append(row)
         logging.info("fold %d: %s", k, {key: round(v, 4) for key, v in row.items() if key.startswith("auc")})
 

@@ -37,7 +37,8 @@ def test_rehearsal_validates_runs_the_pipeline_and_extrapolates_to_the_hidden_te
     out = capsys.readouterr().out
     assert code == 0, out
     assert "config valid (defaults + 2 override(s))" in out
-    assert "training data valid: 200 essays" in out  # data.max_train_rows=200 of the 1,260
+    assert "training data valid: 1,260 essays" in out
+    assert "trains on a stratified sample of 200 of them (data.max_train_rows)" in out
     assert "full pipeline on 60 training essays standing in as test" in out and "full pipeline on 30 " in out
     line = next(line for line in out.splitlines() if "extrapolated to 9,000 test essays" in line)
     assert "linear in the test size through both runs" in line and "of the 9-hour limit" in line and "of ~30 GB" in line

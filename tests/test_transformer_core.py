@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-from sklearn.metrics import roc_auc_score
 
 from daigt.transformer.checkpoints import MARKER, BestCheckpoint, find_model_dirs
 from daigt.transformer.config import TrainConfig

@@ -610,31 +610,29 @@ def style_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]
     """The style member alone (``daigt.style.StyleClassifier``), to see what surface statistics give."""
     from daigt.style import StyleClassifier
 
-    model = StyleClassifier(seed=config.seed).fit(train["text"].astype(str).tolist(), train["label"].to_numpy())
+    model = StyleClassifier.from_config(config.ensemble.style, config.seed).fit(train["text"].astype(str).tolist(),
+                                                                              train["label"].to_numpy())
     return model.predict_proba(test_texts)[:, 1]
 
 
 def pipeline_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -> np.ndarray:
     """The kit's own model; honours ``data.max_train_rows`` like a submission run does."""
-    from daigt.data import sample_rows
     from daigt.pipeline import fit_predict
 
-    if config.data.max_train_rows:
-        train = sample_rows(train, config.data.max_train_rows, seed=config.seed)
-    return fit_predict(config, train, test_texts, show_progress=False)
+    return fit_predict(config, train, test_texts, show_progress=False).scores
 
 
 def lm_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -> np.ndarray:
     """The run-time language-model member alone (``daigt.lm.LMStatsClassifier``) over the kit's BPE ids."""
-    from daigt.lm import sentence_end_ids
-    from daigt.pipeline import clean_texts, encode_corpora, lm_classifier
+    from daigt.lm import LMStatsClassifier, sentence_end_ids
+    from daigt.pipeline import clean_texts, encode_corpora
     from daigt.stages import StageLog
 
     train_texts, test_texts = clean_texts(config, train["text"].astype(str).tolist(), list(test_texts))
     tokenizer, train_ids, test_ids = encode_corpora(config, train_texts, test_texts, StageLog(), show_progress=False)
     groups = train["prompt_name"].to_numpy() if "prompt_name" in train.columns else None
-    model = lm_classifier(config).fit(train_ids, train["label"].to_numpy(), groups=groups,
-                                      sentence_ends=sentence_end_ids(tokenizer.tokenizer_.get_vocab()))
+    model = LMStatsClassifier.from_config(config.ensemble.lm, config.seed).fit(
+        train_ids, train["label"].to_numpy(), groups=groups, sentence_ends=sentence_end_ids(tokenizer.tokenizer_.get_vocab()))
     return model.predict_proba(test_ids)[:, 1]
 
 

@@ -107,10 +107,13 @@ def rehearse(args: argparse.Namespace, work: Path) -> int:
     per_file = train["file"].value_counts(sort=False)
     say(f"training data valid: {len(train):,} essays ({int(train['label'].sum()):,} machine) from "
         + ", ".join(f"{name} ({count:,})" for name, count in per_file.items()))
-    sizes = rehearsal_sizes(config, len(train))
+    if 0 < config.data.max_train_rows < len(train):
+        say(f"the run trains on a stratified sample of {config.data.max_train_rows:,} of them (data.max_train_rows)")
+    n_fit = min(len(train), config.data.max_train_rows or len(train))
+    sizes = rehearsal_sizes(config, n_fit)
     if not sizes:
         say(f"no pipeline rehearsal: it needs guard.rehearsal_rows (here {config.guard.rehearsal_rows}) and half the "
-            f"training essays (here {len(train) // 2}) both at least 2 x guard.min_test_rows")
+            f"training essays (here {n_fit // 2}) both at least 2 x guard.min_test_rows")
         return 0
     measurements: list[Measurement] = []
     budget = config.guard.rehearsal_max_seconds
