@@ -13,7 +13,7 @@ import pytest
 
 from daigt.config import Config
 from daigt.evaluation import EvalResult
-from daigt.report import render_report, top_ngrams_from_linear, write_report
+from daigt.report import render_report, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -45,8 +45,7 @@ def needs_matplotlib():
 
 
 def test_report_is_self_contained_html_with_embedded_pngs(tmp_path):
-    ngrams = [("Ġfurthermore Ġit Ġis", 2.5), ("<script>", 0.1), ("Ġi Ġthink", -1.7)]
-    path = write_report(result(), tmp_path / "report.html", top_ngrams=ngrams)
+    path = write_report(result(), tmp_path / "report.html")
     text = path.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)  # nothing loaded from elsewhere
@@ -55,12 +54,11 @@ def test_report_is_self_contained_html_with_embedded_pngs(tmp_path):
     assert len(images) >= 5  # ROC, histogram, prompt bars, source bars, calibration
     for payload in images:
         assert base64.b64decode(payload).startswith(PNG_MAGIC)
-    for heading in ("ROC", "Per prompt", "Per generator", "Calibration", "Most influential n-grams", "Timings", "Configuration"):
+    for heading in ("ROC", "Per prompt", "Per generator", "Calibration", "Timings", "Configuration"):
         assert heading in text
-    assert "&lt;script&gt;" in text and "<script>" not in text  # user strings are escaped
+    assert "<script" not in text
     assert "flan-t5 &lt;xxl&gt;" in text
     assert "vocab_size = 30522" in text  # the run's config
-    assert "\u2423furthermore" in text  # BPE word-boundary marker made readable
 
 
 def test_report_roundtrips_through_a_saved_result(tmp_path):
@@ -77,15 +75,6 @@ def test_report_handles_rank_scores_and_one_fold(tmp_path):
     html = render_report(res)
     assert "no calibration curve" not in html  # the message is drawn into the PNG, not the HTML
     assert html.count("data:image/png;base64,") >= 4
-
-
-def test_top_ngrams_from_linear_picks_both_extremes():
-    coef = np.array([0.5, -2.0, 3.0, 0.0, -0.1, 1.0])
-    names = ["a", "b", "c", "d", "e", "f"]
-    assert top_ngrams_from_linear(coef, names, k=2) == [("c", 3.0), ("f", 1.0), ("e", -0.1), ("b", -2.0)]
-    assert [n for n, _ in top_ngrams_from_linear(coef.reshape(1, -1), names, k=10)] == ["c", "f", "a", "d", "e", "b"]
-    with pytest.raises(ValueError, match="feature names"):
-        top_ngrams_from_linear(coef, names[:3], k=2)
 
 
 def test_importing_daigt_does_not_import_matplotlib():

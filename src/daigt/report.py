@@ -32,25 +32,6 @@ img{max-width:100%;border:1px solid #eee}pre{background:#f8f8f8;padding:8px;font
 """
 
 
-def top_ngrams_from_linear(
-    coef: np.ndarray | Sequence[float], feature_names: Sequence[str], k: int = 20
-) -> list[tuple[str, float]]:
-    """The ``k`` most machine-indicative (largest weight) and ``k`` most human-indicative (smallest) features.
-
-    Works for any linear model: pass ``SGDClassifier.coef_`` or, for MultinomialNB,
-    ``feature_log_prob_[1] - feature_log_prob_[0]``. Sorted by weight, machine side first.
-    """
-    coef = np.asarray(coef, dtype=np.float64).reshape(-1)
-    if len(coef) != len(feature_names):
-        raise ValueError(f"top_ngrams_from_linear: {len(coef)} weights for {len(feature_names)} feature names")
-    if len(coef) == 0 or k <= 0:
-        return []
-    order = np.argsort(-coef, kind="stable")
-    chosen = np.unique(np.concatenate([order[:k], order[::-1][:k]]))
-    chosen = chosen[np.argsort(-coef[chosen], kind="stable")]
-    return [(str(feature_names[i]), float(coef[i])) for i in chosen]
-
-
 def _png(fig: Any) -> str:
     import matplotlib.pyplot as plt
 
@@ -203,7 +184,6 @@ def render_report(
     result: EvalResult,
     config: Config | dict[str, Any] | None = None,
     timings: Sequence[dict[str, Any]] | None = None,
-    top_ngrams: Sequence[tuple[str, float]] | None = None,
     title: str | None = None,
 ) -> str:
     """The report's HTML as a string (see ``write_report``)."""
@@ -237,13 +217,6 @@ def render_report(
                   'rows (fold "all"), then inside each fold. Short texts carry little n-gram evidence.</p>']
         parts += [_table_html(lengths, highlight_below=0.9)]
     parts += ["<h2>Calibration</h2>", _calibration_plot(predictions)]
-    if top_ngrams:
-        frame = pd.DataFrame(
-            [(g.replace("\u0120", "\u2423"), w, "machine" if w > 0 else "human") for g, w in top_ngrams],
-            columns=["n-gram", "weight", "points to"],
-        )
-        parts += ["<h2>Most influential n-grams</h2>", '<p class="muted">\u2423 marks a word boundary (BPE \u0120).</p>']
-        parts += [_table_html(frame)]
     if timings:
         parts += ["<h2>Timings</h2>", _table_html(pd.DataFrame(timings), floats=2)]
     text = _config_text(config)
@@ -258,9 +231,8 @@ def write_report(
     path: str | Path,
     config: Config | dict[str, Any] | None = None,
     timings: Sequence[dict[str, Any]] | None = None,
-    top_ngrams: Sequence[tuple[str, float]] | None = None,
 ) -> Path:
     """Write the self-contained HTML report atomically; ``config``/``timings`` default to the result's own."""
     from daigt.io import write_text_atomic
 
-    return write_text_atomic(Path(path), render_report(result, config, timings, top_ngrams))
+    return write_text_atomic(Path(path), render_report(result, config, timings))
