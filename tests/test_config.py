@@ -165,9 +165,11 @@ def test_factories_of_the_default_config_build_the_default_estimators():
     from daigt.lm import LMStatsClassifier
     from daigt.stacking import StackedBlend
     from daigt.style import StyleClassifier
+    from daigt.tokenizer import BPETokenizer
 
     c = Config()
     pairs = [
+        (BPETokenizer.from_config(c.tokenizer), BPETokenizer()),
         (TextNormalizer.from_config(c.data), TextNormalizer()),
         (TypoAugmenter.from_config(c.augment, seed=5), TypoAugmenter(seed=5)),
         (NgramTfidfVectorizer.from_config(c.features), NgramTfidfVectorizer(n_jobs=-1)),
@@ -175,6 +177,10 @@ def test_factories_of_the_default_config_build_the_default_estimators():
         (LMStatsClassifier.from_config(c.ensemble.lm, seed=5), LMStatsClassifier(seed=5)),
         (StackedBlend.from_config(c.ensemble.stack, seed=5), StackedBlend(seed=5)),
     ]
+    from daigt.transformer.embeddings import EmbeddingLogisticClassifier
+
+    embedding = dataclasses.replace(c.ensemble.embedding, model_dir="encoder")
+    pairs.append((EmbeddingLogisticClassifier.from_config(embedding), EmbeddingLogisticClassifier("encoder")))
     for built, default in pairs:
         assert built.get_params() == default.get_params(), type(built).__name__
     varied = c.with_overrides(["ensemble.lm.order=2", "ensemble.lm.model=logistic", "ensemble.style.model=lightgbm",

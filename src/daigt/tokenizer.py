@@ -121,13 +121,13 @@ class BPETokenizer:
 
     def __init__(
         self,
-        vocab_size: int = 30522,
-        min_frequency: int = 0,
-        lowercase: bool = False,
-        normalizer: str = "nfc",
-        special_tokens: tuple[str, ...] = ("[UNK]", "[PAD]", "[CLS]", "[SEP]", "[MASK]"),
-        batch_size: int = 1024,
-        encoder: str = "word-cache",
+        vocab_size: int = TokenizerConfig.vocab_size,
+        min_frequency: int = TokenizerConfig.min_frequency,
+        lowercase: bool = TokenizerConfig.lowercase,
+        normalizer: str = TokenizerConfig.normalizer,
+        special_tokens: tuple[str, ...] = TokenizerConfig.special_tokens,
+        batch_size: int = TokenizerConfig.batch_size,
+        encoder: str = TokenizerConfig.encoder,
         show_progress: bool = True,
     ):
         self.vocab_size = vocab_size
