@@ -147,3 +147,20 @@ def test_lightgbm_with_column_preselection_still_learns():
     ens = tfidf_ensemble(cfg.ensemble, 0).fit(X, y)
     Xt, yt = toy_problem(seed=2)
     assert roc_auc_score(yt, ens.predict_proba(Xt)[:, 1]) > 0.85
+
+
+def test_member_factories_map_their_config_sections():
+    from daigt.models import logistic_member, mnb_member, sgd_member
+    from daigt.parallel import available_cores
+
+    c = Config().with_overrides(["ensemble.mnb.alpha=0.5", "ensemble.sgd.loss=log_loss", "ensemble.logistic.C=2",
+                                 "ensemble.lightgbm.n_estimators=7", "ensemble.lightgbm.selection=df"])
+    e = c.ensemble
+    assert mnb_member(e.mnb).alpha == 0.5
+    assert (sgd_member(e.sgd, 3).loss, sgd_member(e.sgd, 3).random_state) == ("log_loss", 3)
+    assert (logistic_member(e.logistic, 3).C, logistic_member(e.logistic, 3).max_iter) == (2.0, 1000)
+    lgb = lightgbm_member(e.lightgbm, 3)
+    assert (lgb[0].score, lgb[0].max_features, lgb[0].min_df) == ("df", 2000, 115)
+    assert (lgb[-1].n_estimators, lgb[-1].random_state) == (7, 3)
+    assert lgb[-1].n_jobs == available_cores()  # -1 = all cores, resolved to the cores this process may use
+    assert lightgbm_member(c.with_overrides(["ensemble.lightgbm.n_jobs=2"]).ensemble.lightgbm, 3)[-1].n_jobs == 2
