@@ -237,7 +237,10 @@ def fit_predict(
         scores = ensemble.combine(tfidf_members)
     if config.pseudo_label.enabled:
         with stages.stage("pseudo-label refit"):
-            ensemble, tfidf_members, scores = pseudo_label_refit(config, X_train, labels, X_test, ensemble, scores)
+            refit = pseudo_labelled_ensemble(config, X_train, labels, X_test, scores)
+            if refit is not None:
+                ensemble, tfidf_members = refit, refit.member_scores(X_test)
+                scores = ensemble.combine(tfidf_members)
     table = weight_table(config)
     columns: dict[str, np.ndarray] = {"tfidf": scores}
     fitted: dict[str, Any] = {"tokenizer": tokenizer, "vectorizer": vectorizer, "tfidf": ensemble}
@@ -263,21 +266,19 @@ def fit_predict(
     return FitResult(blend.scores(columns), columns, blend, tfidf_members, fitted, stages, n_train, features)
 
 
-def pseudo_label_refit(config: Config, X_train, labels: np.ndarray, X_test, ensemble: WeightedEnsemble,
-                       scores: np.ndarray) -> tuple[WeightedEnsemble, dict[str, np.ndarray], np.ndarray]:
-    """Refit on the training rows plus the most confident test rows, reusing their already-built features:
-    the refit ensemble, its members' test scores and its test scores."""
+def pseudo_labelled_ensemble(config: Config, X_train, labels: np.ndarray, X_test,
+                             scores: np.ndarray) -> WeightedEnsemble | None:
+    """The TF-IDF ensemble refit on the training rows plus the most confident test rows (their already-built
+    features reused); ``None`` when no test row is confident."""
     human, machine = confident_rows(scores, config.pseudo_label.low_quantile, config.pseudo_label.high_quantile)
     if not len(human) and not len(machine):
         log.warning("pseudo-labelling skipped: test scores are too concentrated to pick confident essays")
-        return ensemble, ensemble.member_scores(X_test), scores
+        return None
     picked = np.sort(np.concatenate([human, machine]))  # test-file order, as measured
     log.info("pseudo-labelling: %d test essays join the training rows", len(picked))
     X = sp.vstack([X_train, X_test[picked]], format="csr")
     y = np.concatenate([labels, np.isin(picked, machine).astype(labels.dtype)])
-    refit = tfidf_ensemble(config.ensemble, config.seed).fit(X, y)
-    member_scores = refit.member_scores(X_test)
-    return refit, member_scores, refit.combine(member_scores)
+    return tfidf_ensemble(config.ensemble, config.seed).fit(X, y)
 
 
 def stacked_blend(config: Config, members: list[Member], tfidf_scores: np.ndarray, labels: np.ndarray, groups,
