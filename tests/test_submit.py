@@ -214,7 +214,7 @@ def test_commit_run_placeholder_rehearses_the_scoring_run_in_the_legacy_layout(t
     assert proc.returncode == 0, out[-6000:]
     assert "(legacy layout): input/daigt-kit, input/daigt-v2-train-dataset, input/llm-detect-ai-generated-text" in out
     assert "3 test essays (< guard.min_test_rows = 6): the commit run's placeholder" in out
-    assert "[daigt-rehearsal] training data valid: 300 essays" in out
+    assert "[daigt-rehearsal] the run trains on a stratified sample of 300 of them (data.max_train_rows)" in out
     assert "full pipeline on 40 training essays standing in as test" in out
     assert "[daigt-rehearsal] extrapolated to 9,000 test essays" in out and "of the 9-hour limit" in out
     assert "OK: valid submission (3 rows" in out and "placeholder guard" in out

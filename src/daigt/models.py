@@ -1,8 +1,10 @@
 """Ensemble members over TF-IDF features and the weighted ensemble that combines them.
 
 The public recipe soft-votes MultinomialNB, SGD (modified Huber) and gradient-boosted trees. Members here are
-ordinary scikit-learn estimators, so anything that fits ``fit(X, y)`` / ``predict_proba(X)`` can join, and
-the ensemble itself is one too: clone-able, grid-searchable, usable inside a Pipeline.
+ordinary scikit-learn estimators, each built from its config section by one factory, so anything that fits
+``fit(X, y)`` / ``predict_proba(X)`` can join, and the ensemble itself is one too: clone-able, grid-searchable
+(``sgd__alpha``), usable inside a Pipeline. Its member weights mean what every weight in the final blend means
+(:mod:`daigt.blend`).
 """
 
 from __future__ import annotations
@@ -112,12 +114,13 @@ def lightgbm_member(config: LightGBMConfig, seed: int) -> Pipeline:
 
 
 TFIDF_MEMBERS = {
-    "mnb": (lambda ens: ens.mnb, lambda ens, seed: mnb_member(ens.mnb)),
-    "sgd": (lambda ens: ens.sgd, lambda ens, seed: sgd_member(ens.sgd, seed)),
-    "logistic": (lambda ens: ens.logistic, lambda ens, seed: logistic_member(ens.logistic, seed)),
-    "lightgbm": (lambda ens: ens.lightgbm, lambda ens, seed: lightgbm_member(ens.lightgbm, seed)),
+    "mnb": (lambda ens: ens.mnb, lambda section, seed: mnb_member(section)),
+    "sgd": (lambda ens: ens.sgd, sgd_member),
+    "logistic": (lambda ens: ens.logistic, logistic_member),
+    "lightgbm": (lambda ens: ens.lightgbm, lightgbm_member),
 }
-"""The TF-IDF ensemble's members in voting order: ``name -> (its config section, its factory)``."""
+"""The TF-IDF ensemble's members in voting order: ``name -> (its section of ensemble, its factory(section,
+seed))``. A new TF-IDF member is one entry here and a section with a ``weight`` in ``EnsembleConfig``."""
 
 
 def tfidf_weights(config: EnsembleConfig) -> dict[str, float]:
@@ -129,7 +132,7 @@ def tfidf_ensemble(config: EnsembleConfig, seed: int) -> WeightedEnsemble:
     """The TF-IDF ensemble over the members with a positive weight (a weight-0 member is never built)."""
     weights = {name: w for name, w in tfidf_weights(config).items() if w > 0}
     return WeightedEnsemble(
-        estimators=[(name, TFIDF_MEMBERS[name][1](config, seed)) for name in weights],
+        estimators=[(name, TFIDF_MEMBERS[name][1](TFIDF_MEMBERS[name][0](config), seed)) for name in weights],
         weights=list(weights.values()),
         averaging=config.averaging,
     )
