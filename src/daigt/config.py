@@ -300,7 +300,7 @@ class EnsembleConfig:
 
     averaging: Literal["rank", "probability"] = "rank"
     """``rank`` (weighted mean of normalised ranks; measured better on unseen prompts) or ``probability``
-    (weighted soft voting, the public recipe)."""
+    (weighted soft voting, the public recipe), for the TF-IDF members and for the final blend alike."""
     mnb: MNBConfig = field(default_factory=MNBConfig)
     sgd: SGDConfig = field(default_factory=SGDConfig)
     logistic: LogisticConfig = field(default_factory=LogisticConfig)
