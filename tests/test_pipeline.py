@@ -152,10 +152,10 @@ def test_fit_predict_returns_the_columns_the_blend_and_the_fitted_parts(sample_t
     # the TF-IDF column is the (pseudo-label refit) ensemble's combination of its members' columns
     assert set(result.tfidf_members) == {"mnb", "sgd"}
     np.testing.assert_array_equal(result.fitted["tfidf"].combine(result.tfidf_members), result.columns["tfidf"])
-    assert {"tokenizer", "vectorizer", "tfidf", "style"} <= set(result.fitted)
+    assert set(result.fitted) == {"tokenizer", "tfidf", "style"}
     sizes = result.features
     assert (sizes["train"].rows, sizes["test"].rows) == (300, 120)
-    assert sizes["train"].columns == sizes["test"].columns == result.fitted["vectorizer"].n_features_ > 0
+    assert sizes["train"].columns == sizes["test"].columns > 0
     assert sizes["test"].nnz > 0
     assert [name for name, _, _ in result.stages.rows][-1] == "text-level members"
 

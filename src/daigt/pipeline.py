@@ -82,8 +82,9 @@ class FitResult:
 
     ``columns`` are the final blend's inputs by name (``tfidf``, each member beside it, ``transformer``; with
     ``ensemble.stack`` the learned blend's output is the column ``stacked``), ``tfidf_members`` the scores of the
-    TF-IDF ensemble's own members, ``fitted`` the fitted parts (``tokenizer``, ``vectorizer``, ``tfidf``, each
-    fixed-weight member by name).
+    TF-IDF ensemble's own members, ``fitted`` the fitted parts (``tokenizer``, ``tfidf``, each fixed-weight
+    member by name). The vectorizer is left out on purpose: its n-gram keys are about as large as the test matrix,
+    and keeping them through the ensemble fit would raise the run's peak memory; ``features`` keeps its sizes.
     """
 
     scores: np.ndarray
@@ -224,7 +225,7 @@ def fit_predict(
         train_texts, test_list = clean_texts(config, list(train["text"]), list(test_texts))
         labels = train["label"].to_numpy()
     tokenizer, train_ids, test_ids = encode_corpora(config, train_texts, test_list, stages, show_progress)
-    vectorizer, X_train, X_test = tfidf_features(config, train_ids, test_ids, stages)
+    _, X_train, X_test = tfidf_features(config, train_ids, test_ids, stages)
     features = {"train": MatrixSize.of(X_train), "test": MatrixSize.of(X_test)}
     groups = train["prompt_name"].to_numpy() if "prompt_name" in train.columns else None
     members = extra_members(config, MemberInputs(train_texts, test_list, train_ids, test_ids, tokenizer, groups))
@@ -243,7 +244,7 @@ def fit_predict(
                 scores = ensemble.combine(tfidf_members)
     table = weight_table(config)
     columns: dict[str, np.ndarray] = {"tfidf": scores}
-    fitted: dict[str, Any] = {"tokenizer": tokenizer, "vectorizer": vectorizer, "tfidf": ensemble}
+    fitted: dict[str, Any] = {"tokenizer": tokenizer, "tfidf": ensemble}
     if config.ensemble.stack.enabled:
         tfidf = Member("tfidf", tfidf_ensemble(config.ensemble, config.seed), X_train, X_test)
         del X_train, X_test
