@@ -69,12 +69,12 @@ def test_kernel_finds_inputs_and_builds_a_command_the_daigt_parser_accepts(kerne
 
     from daigt.cli import build_parser
 
-    monkeypatch.setattr(kernel, "gpu_count", lambda: 0)
+    monkeypatch.setattr(kernel, "gpu_count", lambda: (0, "torch.cuda"))
     command, gpus = kernel.train_command(model, [data / "train_v2_drcat_02.csv"], resume=True)
     assert gpus == 0 and command[1:3] == ["-m", "daigt"]
     args = build_parser().parse_args(command[3:])
     assert args.resume and args.model_dir == str(model) and args.n_folds == 5 and args.max_minutes == kernel.MAX_MINUTES
-    monkeypatch.setattr(kernel, "gpu_count", lambda: 2)
+    monkeypatch.setattr(kernel, "gpu_count", lambda: (2, "torch.cuda"))
     command, gpus = kernel.train_command(model, [data / "train_v2_drcat_02.csv"], resume=False)
     assert "launch" in command and command[command.index("--num_processes") + 1] == "2"
     assert command[command.index("-m", command.index("launch")) + 1] == "daigt"

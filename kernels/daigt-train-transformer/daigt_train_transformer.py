@@ -1,30 +1,31 @@
 """DAIGT Kit: fine-tune a DeBERTa-v3 detector on Kaggle GPUs (internet off), prompt-grouped k-fold.
 
-Installs the kit from the attached kit dataset with `pip --no-index --require-hashes`, finds the attached training CSVs and the
-DeBERTa-v3 checkpoint directory, and runs `daigt train-transformer` for the folds in TRAIN_ARGS, on every
+Installs the kit from the attached kit dataset with `pip --no-index --require-hashes` (every wheel checked
+against its sha256 first), finds the attached training CSVs and the DeBERTa-v3 checkpoint directory, and runs `daigt train-transformer` for the folds in TRAIN_ARGS, on every
 GPU of the session (`accelerate launch` with one process per GPU on a T4 x2 session). Checkpoints
 (fold_<k>/), out-of-fold predictions (oof.csv) and fold scores (scores.json) go to /kaggle/working/transformer:
 make a dataset from this kernel's output and set `transformer.model_dir` of the submission kernel to it.
 
 Long runs: MAX_MINUTES stops training with its state saved before Kaggle's session limit. To continue, attach
-this kernel's previous version as an input (kernel_sources) and set RESUME_KERNEL to it: its output is copied
+this kernel's previous version as an input (kernel_sources) and set resume_kernel in kernel-settings.json to it: its output is copied
 back and training resumes at the saved step; finished folds are skipped. Set DAIGT_KAGGLE_ROOT to run the
 script on a local copy of the /kaggle tree.
 """
 
 # %% Settings
+# Rendered from kernel-settings.json beside this file by `python build_dataset.py kernel --refresh` (edit that
+# file and re-run it): Kaggle receives this file alone, so its settings travel inside it.
+# MODEL_DATASET: a Hugging Face snapshot (config.json, weights, spm.model); RESUME_KERNEL: e.g.
+# "your-kaggle-username/daigt-train-transformer", attached as a kernel source; MAX_MINUTES: training time in this
+# session (the state is saved when it runs out); TRAIN_ARGS: the options of `daigt train-transformer`.
+# <daigt:settings>
 KIT_DATASET = "your-kaggle-username/daigt-kit"
 TRAIN_DATASETS = ["thedrcat/daigt-v2-train-dataset"]
-MODEL_DATASET = "your-kaggle-username/deberta-v3-base"  # a Hugging Face snapshot: config.json, weights, spm.model
-RESUME_KERNEL = ""  # e.g. "your-kaggle-username/daigt-train-transformer" (attached as a kernel source)
-MAX_MINUTES = 10 * 60  # training time in this session; the state is saved when it runs out
-TRAIN_ARGS = [
-    "--n-folds", "5", "--folds", "0", "1", "2", "3", "4",
-    "--head", "mean", "--max-length", "512", "--epochs", "1",
-    "--batch-size", "8", "--grad-accum", "2", "--eval-batch-size", "32",
-    "--lr-encoder", "2e-5", "--lr-head", "1e-3", "--scheduler", "cosine", "--warmup-ratio", "0.1",
-    "--eval-every", "500", "--precision", "auto",
-]
+MODEL_DATASET = "your-kaggle-username/deberta-v3-base"
+RESUME_KERNEL = ""
+MAX_MINUTES = 600
+TRAIN_ARGS = ["--n-folds", "5", "--folds", "0", "1", "2", "3", "4", "--head", "mean", "--max-length", "512", "--epochs", "1", "--batch-size", "8", "--grad-accum", "2", "--eval-batch-size", "32", "--lr-encoder", "2e-5", "--lr-head", "1e-3", "--scheduler", "cosine", "--warmup-ratio", "0.1", "--eval-every", "500", "--precision", "auto"]
+# </daigt:settings>
 
 # %% Offline switches: set before anything imports the Hugging Face libraries
 import os
@@ -33,31 +34,50 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+# %% Helpers shared by the kit's kernels
+# <daigt:helpers> src/daigt_kaggle/kernel_helpers.py, inlined by `python build_dataset.py kernel`: edit it there
 import codecs
-import csv
 import hashlib
 import json
+import os
 import re
-import shutil
+import resource
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(os.environ.get("DAIGT_KAGGLE_ROOT", "/kaggle"))
+ROOT_ENV = "DAIGT_KAGGLE_ROOT"  # moves /kaggle: the local dry-run points it at a staged tree
+LOCK_FILE = "daigt-kit.lock"  # at the kit dataset's root: every wheel and model file with its sha256
+ROOT = Path(os.environ.get(ROOT_ENV, "/kaggle"))
 INPUT = ROOT / "input"
 WORKING = ROOT / "working"
-OUT_DIR = WORKING / "transformer"
-LOCK_FILE = "daigt-kit.lock"
+LOG_NAME = "daigt-kernel"  # a kernel may rebind it after the helpers: say() reads it on every call
 
 
 def say(message):
-    print(f"[daigt-train-transformer] {message}", flush=True)
+    print(f"[{LOG_NAME}] {message}", flush=True)
 
 
-# %% Helpers copied from the submission kernel (kernels/daigt-submit; a test keeps them identical)
+def peak_rss_mib():
+    self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return max(self_peak, child_peak)
+
+
+@contextmanager
+def stage(name, timings):
+    start = time.perf_counter()
+    say(f"{name} ...")
+    yield
+    seconds = time.perf_counter() - start
+    timings.append((name, seconds, peak_rss_mib()))
+    say(f"{name}: {seconds:.1f} s, peak RSS {timings[-1][2]:.0f} MiB")
+
+
 def find_source(ref, marker, kind="datasets"):
     """The folder of the attached input `ref` ("owner/slug"; a competition is its "slug") holding `marker`.
 
@@ -96,10 +116,11 @@ def sha256(path):
     return digest.hexdigest()
 
 
-def read_lock(kit_dir):
+def read_lock(kit_dir, kit_ref):
+    """The kit dataset's lock (and its path); warns when the dataset was built for another Python."""
     locks = sorted(kit_dir.rglob(LOCK_FILE))
     if not locks:
-        raise SystemExit(f"{kit_dir}: no {LOCK_FILE}; is {KIT_DATASET!r} a dataset built by build_dataset.py?")
+        raise SystemExit(f"{kit_dir}: no {LOCK_FILE}; is {kit_ref!r} a dataset built by build_dataset.py?")
     lock = json.loads(locks[0].read_text(encoding="utf-8"))
     built_for = lock["target"]["python"]
     if built_for != "%d.%d" % sys.version_info[:2]:
@@ -120,7 +141,7 @@ def unpacked_archives(kit_dir):
     return target
 
 
-def verify_wheels(kit_dir, lock):
+def verify_wheels(kit_dir, lock, kit_ref):
     """Every wheel in the lock must be in the dataset, unchanged; returns the folders to install from."""
     present = {path.name: path for path in kit_dir.rglob("*.whl")}
     if any(entry["file"].split("/")[-1] not in present for entry in lock["wheels"]):
@@ -129,7 +150,7 @@ def verify_wheels(kit_dir, lock):
         name = entry["file"].split("/")[-1]
         if name not in present:
             raise SystemExit(f"wheel {name} ({entry['name']} {entry['version']}) listed in {LOCK_FILE} is missing from "
-                             f"the dataset {KIT_DATASET!r}: rebuild it with `python build_dataset.py` and upload a new "
+                             f"the dataset {kit_ref!r}: rebuild it with `python build_dataset.py` and upload a new "
                              f"version (`kaggle datasets version -p DIR -r zip -m MSG`)")
         if sha256(present[name]) != entry["sha256"]:
             raise SystemExit(f"wheel {name} in the dataset does not match its sha256 in {LOCK_FILE}: the upload is "
@@ -153,6 +174,7 @@ def hashed_requirements(lock, folder):
 
 
 def install_kit(lock, wheel_dirs):
+    """`pip install --no-index --require-hashes` of the lock's wheels; a failure names the missing wheel."""
     links = [arg for folder in wheel_dirs for arg in ("--find-links", str(folder))]
     requirements = hashed_requirements(lock, tempfile.mkdtemp(prefix="daigt-kit-install-"))
     command = [sys.executable, "-m", "pip", "install", "--no-index", "--require-hashes", "--disable-pip-version-check",
@@ -203,7 +225,27 @@ def non_utf8_message(path, offset):
             f"out.csv`) and upload a new version of the dataset")
 
 
+def gpu_count():
+    """CUDA devices torch can use (0 when torch is missing or sees none), and how that was found; an NVIDIA
+    device node is the fallback."""
+    code = "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)"
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+        if proc.returncode == 0:
+            return int(proc.stdout.split()[-1]), "torch.cuda"
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        pass
+    return len(list(Path("/dev").glob("nvidia[0-9]*"))), "/dev/nvidia* (torch not importable)"
+# </daigt:helpers>
+
 # %% Training
+import csv  # with the helpers' imports (json, os, subprocess, sys, time, Path)
+import shutil
+
+LOG_NAME = "daigt-train-transformer"  # the prefix of say()
+OUT_DIR = WORKING / "transformer"
+
+
 def training_files(refs):
     files = []
     for ref in refs:
@@ -243,15 +285,10 @@ def restore_previous_output():
     return True
 
 
-def gpu_count():
-    code = "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)"
-    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() or 0)
-
-
 def train_command(model_dir, train, resume):
     args = ["train-transformer", "--model-dir", str(model_dir), "--train", *map(str, train), "--out-dir", str(OUT_DIR),
             "--max-minutes", str(MAX_MINUTES), *TRAIN_ARGS] + (["--resume"] if resume else [])
-    gpus = gpu_count()
+    gpus, _ = gpu_count()
     if gpus > 1:  # one process per GPU; DDP, fp16 and the gradient scaler are Accelerate's
         launcher = [shutil.which("accelerate")] if shutil.which("accelerate") else [sys.executable, "-m", "accelerate.commands.accelerate_cli"]
         return [*launcher, "launch", "--multi_gpu", "--num_processes", str(gpus), "--num_machines", "1",
@@ -262,8 +299,9 @@ def train_command(model_dir, train, resume):
 def main():
     start = time.perf_counter()
     kit_dir = find_source(KIT_DATASET, LOCK_FILE)
-    _, lock = read_lock(kit_dir)
-    install_kit(lock, verify_wheels(kit_dir, lock))
+    _, lock = read_lock(kit_dir, KIT_DATASET)
+    wheel_dirs = verify_wheels(kit_dir, lock, KIT_DATASET)  # every wheel against its sha256 in the lock
+    install_kit(lock, wheel_dirs)
     train = training_files(TRAIN_DATASETS)
     model_dir = find_model_dir(MODEL_DATASET)
     resume = restore_previous_output()
@@ -273,7 +311,7 @@ def main():
     say("$ " + " ".join(command))
     code = subprocess.call(command)
     if code == 3:
-        say("stopped at MAX_MINUTES with the state saved: rerun with RESUME_KERNEL set to continue")
+        say("stopped at MAX_MINUTES with the state saved: rerun with resume_kernel set (kernel-settings.json) to continue")
     elif code != 0:
         raise SystemExit(f"daigt train-transformer failed (exit {code}); its traceback is above")
     scores = OUT_DIR / "scores.json"
