@@ -60,6 +60,8 @@ def test_committed_kernel_folders_pass_the_kaggle_cli_checks(kaggle_push, folder
 
 @pytest.mark.parametrize("folder", [SCRIPT_DIR, NOTEBOOK_DIR], ids=["script", "notebook"])
 def test_committed_submission_kernels_are_what_the_kernel_command_writes(tmp_path, folder):
+    """The committed folders are the placeholder owner's: the writer, given their metadata, writes the same metadata
+    and settings, and the code Kaggle would get from the committed folder (the notebook: the committed file)."""
     meta = json.loads((folder / "kernel-metadata.json").read_text())
     owner, slug = meta["id"].split("/")
     accelerator = {shape: name for name, shape in metadata.ACCELERATORS.items()}[meta.get("machine_shape", "")]
@@ -67,64 +69,94 @@ def test_committed_submission_kernels_are_what_the_kernel_command_writes(tmp_pat
                               train_datasets=tuple(meta["dataset_sources"][1:]), kernel_type=meta["kernel_type"],
                               accelerator=accelerator, is_private=meta["is_private"])
     written = kernels.write_kernel_folder(tmp_path / "k", spec)
-    for name in ("kernel-metadata.json", kernels.SETTINGS_FILE, spec.code_file):
-        assert (written / name).read_text() == (folder / name).read_text(), \
-            f"regenerate {folder} with `python build_dataset.py kernel --refresh`"
+    for name in ("kernel-metadata.json", kernels.SETTINGS_FILE):
+        assert (written / name).read_text() == (folder / name).read_text()
+    assert (written / spec.code_file).read_text() == kernels.rendered_folder(folder)[spec.code_file]
+    if folder == NOTEBOOK_DIR:
+        assert (written / spec.code_file).read_text() == (folder / spec.code_file).read_text(), \
+            "the notebook is generated: run `python build_dataset.py kernel --refresh`"
 
 
 @pytest.mark.parametrize("folder", sorted(KERNELS.glob("*/kernel-settings.json")), ids=lambda path: path.parent.name)
-def test_committed_kernel_code_carries_its_settings_and_the_current_helpers(folder):
-    """Kaggle pushes only the code file: its settings and helpers regions must be what the writer renders now."""
-    folder = folder.parent
-    for name, text in kernels.rendered_folder(folder).items():
-        assert (folder / name).read_text() == text, f"run `python build_dataset.py kernel --refresh {folder}`"
-    settings = json.loads((folder / kernels.SETTINGS_FILE).read_text())
-    sources = json.loads((folder / "kernel-metadata.json").read_text())["dataset_sources"]
-    refs = [settings["kit_dataset"], *settings["train_datasets"], *filter(None, [settings.get("model_dataset")])]
-    assert refs == sources, "kernel-settings.json and kernel-metadata.json must attach the same datasets"
+def test_settings_and_metadata_attach_the_same_datasets(folder):
+    settings = json.loads(folder.read_text())
+    sources = json.loads((folder.parent / "kernel-metadata.json").read_text())["dataset_sources"]
+    assert [settings["kit_dataset"], *settings["train_datasets"], *filter(None, [settings.get("model_dataset")])] == sources
 
 
-def test_the_writer_fills_only_the_marked_regions_and_names_a_missing_one(tmp_path):
+def test_rendering_fills_only_the_marked_regions_and_names_a_missing_one():
     source = SCRIPT_DIR.joinpath(kernels.KERNEL_CODE_FILE).read_text()
     settings = {"kit_dataset": "alice/kit", "train_datasets": ["bob/essays"], "competition": "c", "overrides": ["a.b=1"]}
     code = kernels.render_code(source, settings, "daigt_submit.py")
-    assert 'KIT_DATASET = "alice/kit"\nTRAIN_DATASETS = ["bob/essays"]\nCOMPETITION = "c"\nOVERRIDES = ["a.b=1"]\n' in code
-    before, after = (source.split(marker)[0] for marker in ("# <daigt:settings>", "# <daigt:helpers>"))
-    assert code.startswith(before) and code.split("# <daigt:helpers>")[0].startswith(before)
+    assert kernels.render_code(code, settings, "again") == code  # idempotent: a rendered kernel renders to itself
+    region = code.split("# <daigt:settings>\n")[1].split("# </daigt:settings>")[0]
+    assert region == 'SETTINGS = {\n    "kit_dataset": "alice/kit",\n    "train_datasets": [\n        "bob/essays"\n    ],\n' \
+                     '    "competition": "c",\n    "overrides": [\n        "a.b=1"\n    ]\n}\n'
+    assert ast.literal_eval(region.partition("= ")[2]) == settings
+    helpers = code.split("# <daigt:helpers>")[1].split("# </daigt:helpers>")[0]
+    assert kernels.helpers_text() in helpers and "daigt_kaggle" not in helpers.split("\n", 1)[1]
     assert code.split("# </daigt:helpers>")[1] == source.split("# </daigt:helpers>")[1]  # the kernel's own code, kept
-    assert kernels.helpers_text() in code and '"""What every kit kernel does' not in code  # no module docstring
+    assert code.split("# <daigt:settings>")[0] == source.split("# <daigt:settings>")[0]
     with pytest.raises(metadata.KaggleMetadataError, match="needs exactly one '# <daigt:helpers>'"):
         kernels.render_code(source.replace("# </daigt:helpers>", ""), settings, "daigt_submit.py")
     with pytest.raises(metadata.KaggleMetadataError, match="'flag': True is not a string, number or list"):
         kernels.render_code(source, {**settings, "flag": True}, "daigt_submit.py")
 
 
-def test_refresh_rewrites_a_stale_kernel_and_leaves_current_ones_alone(tmp_path, capsys):
-    folder = tmp_path / "train"
-    shutil.copytree(KERNELS / "daigt-train-transformer", folder)
-    settings = json.loads((folder / kernels.SETTINGS_FILE).read_text())
-    (folder / kernels.SETTINGS_FILE).write_text(json.dumps({**settings, "max_minutes": 30}))
+def test_the_kernel_source_run_as_it_is_says_which_file_to_push(tmp_path):
+    proc = subprocess.run([sys.executable, "-S", str(SCRIPT_DIR / kernels.KERNEL_CODE_FILE)], capture_output=True,
+                          text=True, env={**os.environ, kernel_helpers.ROOT_ENV: str(tmp_path)})
+    assert proc.returncode == 1
+    assert "this is the kernel's source: run or push the kernel that `python build_dataset.py kernel`" in proc.stderr
+
+
+def test_render_writes_a_kaggle_ready_copy_and_refresh_rewrites_a_stale_notebook(tmp_path, capsys):
     parser = argparse.ArgumentParser()
     kernels.add_kernel_arguments(parser)
+    out = tmp_path / "train"
+    assert kernels.kernel_command(parser.parse_args(["--render", str(KERNELS / "daigt-train-transformer"),
+                                                     "--out", str(out)])) == 0
+    assert f"next: kaggle kernels push -p {out}" in capsys.readouterr().out
+    code = (out / "daigt_train_transformer.py").read_text()
+    assert "\n    \"max_minutes\": 600,\n" in code and "from daigt_kaggle" not in code
+    folder = tmp_path / "nb"
+    shutil.copytree(NOTEBOOK_DIR, folder)
+    settings = json.loads((folder / kernels.SETTINGS_FILE).read_text())
+    (folder / kernels.SETTINGS_FILE).write_text(json.dumps({**settings, "overrides": ["seed=7"]}))
     assert kernels.kernel_command(parser.parse_args(["--refresh", str(folder)])) == 0
-    assert f"rewrote {folder / 'daigt_train_transformer.py'}" in capsys.readouterr().out
-    assert "\nMAX_MINUTES = 30\n" in (folder / "daigt_train_transformer.py").read_text()
+    assert f"rewrote {folder / kernels.NOTEBOOK_CODE_FILE}" in capsys.readouterr().out
+    assert "seed=7" in (folder / kernels.NOTEBOOK_CODE_FILE).read_text()
     assert kernels.kernel_command(parser.parse_args(["--refresh", str(folder)])) == 0
-    assert "every kernel folder is current" in capsys.readouterr().out
+    assert "every generated kernel is current" in capsys.readouterr().out
+
+
+def rendered_submit_kernel(tmp_path: Path) -> Path:
+    """The submission kernel as Kaggle receives it (settings and helpers rendered in)."""
+    return kernels.write_kernel_folder(tmp_path / "rendered", kernels.KernelSpec()) / kernels.KERNEL_CODE_FILE
 
 
 KERNEL_CODE = sorted(KERNELS.glob("*/*.py")) + [Path(kernel_helpers.__file__)]
 
 
+def imported_top_modules(source: str) -> set[str]:
+    tree = ast.parse(source)
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    return imported | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0}
+
+
 @pytest.mark.parametrize("path", KERNEL_CODE + [SANDBOX / "netguard.py", SANDBOX / "netns_boot.py"],
                          ids=lambda path: path.name)
-def test_kernels_import_only_the_standard_library(path):
+def test_kernels_import_only_the_standard_library(path, tmp_path):
     """A kernel runs before the kit is installed, in whatever the image has: the standard library is all it can rely
-    on (the kit itself it runs as `python -m daigt` after installing it)."""
-    tree = ast.parse(path.read_text())
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0}
-    assert imported and imported <= sys.stdlib_module_names, sorted(imported - sys.stdlib_module_names)
+    on (the kit itself it runs as `python -m daigt` after installing it). Its source may import the shared helpers,
+    which Kaggle gets inlined."""
+    source = path.read_text()
+    assert imported_top_modules(source) - sys.stdlib_module_names <= {"daigt_kaggle"}
+    if kernels.has_regions(source):
+        rendered = kernels.rendered_folder(path.parent)[path.name]
+        assert imported_top_modules(rendered) <= sys.stdlib_module_names
+        assert imported_top_modules(source) - sys.stdlib_module_names == {"daigt_kaggle"}
+        assert "daigt_kaggle.kernel_helpers import" in source
 
 
 def test_kernels_and_the_tooling_pass_pyflakes():
@@ -196,12 +228,12 @@ def test_accelerator_choices_write_the_machine_shape_the_kaggle_package_knows(tm
         metadata.check_machine_shape({"enable_gpu": True})
 
 
-def test_notebook_is_valid_nbformat_and_runs_the_same_code_as_the_script():
+def test_notebook_is_valid_nbformat_and_runs_the_same_code_as_the_rendered_script():
     nbformat = pytest.importorskip("nbformat")
     notebook = nbformat.read(NOTEBOOK_DIR / kernels.NOTEBOOK_CODE_FILE, as_version=4)
     nbformat.validate(notebook)
     code_cells = [c.source for c in notebook.cells if c.cell_type == "code"]
-    script = (SCRIPT_DIR / kernels.KERNEL_CODE_FILE).read_text()
+    script = kernels.rendered_folder(SCRIPT_DIR)[kernels.KERNEL_CODE_FILE]  # the same placeholder settings
     assert len(code_cells) >= 4
     assert all(cell in script for cell in code_cells)
     ast.parse("\n\n".join(code_cells))
@@ -237,7 +269,7 @@ def test_kernel_command_writes_a_folder_for_the_users_own_owner_and_slug(tmp_pat
     assert meta["enable_gpu"] is True and meta["enable_internet"] is False
     assert request["enableGpu"] is True and request["machineShape"] == "NvidiaTeslaT4"  # --gpu = T4 x2
     source = (out / kernels.KERNEL_CODE_FILE).read_text()
-    assert 'KIT_DATASET = "alice/daigt-kit"' in source and 'OVERRIDES = ["features.min_df=2"]' in source
+    assert '"kit_dataset": "alice/daigt-kit",' in source and '"overrides": [\n        "features.min_df=2"\n    ]' in source
     assert json.loads((out / kernels.SETTINGS_FILE).read_text())["overrides"] == ["features.min_df=2"]
     assert "kaggle kernels push -p" in capsys.readouterr().out
     # Re-running updates in place and keeps files the user added.
@@ -311,10 +343,11 @@ def test_licences_are_the_metadata_names_not_the_list_filter_names():
 
 
 def test_kernel_reports_a_missing_input_with_the_fix(tmp_path):
+    script = rendered_submit_kernel(tmp_path)
     (tmp_path / "input" / metadata.COMPETITION).mkdir(parents=True)
     (tmp_path / "input" / metadata.COMPETITION / "test_essays.csv").write_text("id,prompt_id,text\n")
     env = {**os.environ, kernel_helpers.ROOT_ENV: str(tmp_path)}
-    proc = subprocess.run([sys.executable, str(SCRIPT_DIR / kernels.KERNEL_CODE_FILE)], env=env, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
     assert proc.returncode == 1
     assert f"/{metadata.KIT_DATASET_SLUG}' not found under {tmp_path / 'input'}" in proc.stderr
     assert f"{tmp_path / 'input' / 'datasets' / metadata.OWNER_PLACEHOLDER / metadata.KIT_DATASET_SLUG}" in proc.stderr
@@ -360,7 +393,7 @@ def test_kernel_finds_wheels_in_a_folder_that_arrived_zipped(tmp_path):
         bundle.writestr("tiny-1.0-py3-none-any.whl", wheel_bytes)
     lock = {"wheels": [{"file": "wheels/tiny-1.0-py3-none-any.whl", "name": "tiny", "version": "1.0",
                         "sha256": hashlib.sha256(wheel_bytes).hexdigest()}]}
-    code = (f"import json, runpy; from pathlib import Path; ns = runpy.run_path({str(SCRIPT_DIR / kernels.KERNEL_CODE_FILE)!r}, "
+    code = (f"import json, runpy; from pathlib import Path; ns = runpy.run_path({str(rendered_submit_kernel(tmp_path))!r}, "
             f"run_name='kernel'); print(json.dumps([str(p) for p in ns['verify_wheels'](Path({str(kit)!r}), {lock!r}, 'me/daigt-kit')]))")
     env = {**os.environ, kernel_helpers.ROOT_ENV: str(tmp_path), "TMPDIR": str(tmp_path / "tmp")}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
@@ -373,24 +406,18 @@ def test_kernel_finds_wheels_in_a_folder_that_arrived_zipped(tmp_path):
     assert proc.returncode == 1 and "does not match its sha256" in proc.stderr
 
 
-def load_kernel(path: Path, root: Path, name: str = "daigt_submit_kernel"):
-    import importlib.util
-
-    os.environ[kernel_helpers.ROOT_ENV] = str(root)
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        del os.environ[kernel_helpers.ROOT_ENV]
-    return module
-
-
 @pytest.fixture
 def kernel(tmp_path, monkeypatch):
+    """The submission kernel's source loaded as a module, its /kaggle root at tmp_path for the whole test."""
+    import importlib.util
+
     for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "TOKENIZERS_PARALLELISM"):
         monkeypatch.setenv(key, os.environ.get(key, "1"))  # the kernel sets them; restore after the test
-    return load_kernel(SCRIPT_DIR / kernels.KERNEL_CODE_FILE, tmp_path)
+    monkeypatch.setenv(kernel_helpers.ROOT_ENV, str(tmp_path))
+    spec = importlib.util.spec_from_file_location("daigt_submit_kernel", SCRIPT_DIR / kernels.KERNEL_CODE_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -507,6 +534,7 @@ def test_kernel_installs_only_wheels_the_lock_pins_by_hash(tmp_path):
                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
                for name, path in (("daigtkitdemo", tiny_wheel(wheels, "daigtkitdemo", "extrademo")),
                                   ("extrademo", tiny_wheel(wheels, "extrademo")))]
+    script = rendered_submit_kernel(tmp_path)
     env = tmp_path / "env"  # pip comes from the base interpreter (quicker than a venv with its own pip)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(env)], check=True)
     code = ("import json, runpy, sys; ns = runpy.run_path(sys.argv[1], run_name='kernel'); "
@@ -514,7 +542,7 @@ def test_kernel_installs_only_wheels_the_lock_pins_by_hash(tmp_path):
     run_env = {**os.environ, kernel_helpers.ROOT_ENV: str(tmp_path), "PIP_CONFIG_FILE": os.devnull, "TMPDIR": str(tmp_path)}
 
     def install(lock):
-        return subprocess.run([str(env / "bin" / "python"), "-c", code, str(SCRIPT_DIR / kernels.KERNEL_CODE_FILE),
+        return subprocess.run([str(env / "bin" / "python"), "-c", code, str(script),
                                json.dumps(lock), str(wheels)], env=run_env, capture_output=True, text=True)
 
     proc = install({"install": ["daigtkitdemo==1.0"], "wheels": entries[:1]})

@@ -38,7 +38,7 @@ from daigt.stages import run_measured
 from daigt_kaggle import dataset as builder
 from daigt_kaggle import metadata
 from daigt_kaggle.kernel_helpers import LOCK_FILE, ROOT_ENV
-from daigt_kaggle.kernels import SUBMIT_SOURCE
+from daigt_kaggle.kernels import SUBMIT_SOURCE, rendered_script
 
 REPO = Path(__file__).resolve().parents[2]
 SANDBOX = Path(__file__).resolve().parent / "sandbox"
@@ -205,6 +205,15 @@ def stage_tree(opts: Options, dataset: Path, root: Path) -> dict[str, Path]:
         copy_read_only(Path(folder), input_path(inputs, ref, opts.layout))
     (root / "working").mkdir(parents=True)
     return {"competition": competition, "kit": kit, "working": root / "working"}
+
+
+def staged_kernel(kernel: Path, folder: Path) -> Path:
+    """The kernel as Kaggle receives it, in ``folder``: a kit kernel's source with its settings and helpers
+    rendered in (the file alone, nothing beside it); any other script as it is."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / kernel.name
+    staged.write_text(rendered_script(kernel), encoding="utf-8")
+    return staged
 
 
 def staged_inputs(root: Path) -> list[str]:
@@ -400,7 +409,8 @@ def dry_run(opts: Options) -> DryRunResult:
         guard_log = work / "netguard.log"
         log_path = work / "kernel.log"
         inputs_before = tree_state(root / "input")
-        code, seconds, peak = run_kernel(python, Path(opts.kernel).resolve(), root, log_path, guard_log, prefix, opts.timeout)
+        kernel = staged_kernel(Path(opts.kernel), work / "code")
+        code, seconds, peak = run_kernel(python, kernel, root, log_path, guard_log, prefix, opts.timeout)
         log_text = log_path.read_text(encoding="utf-8", errors="replace")
         if guard_log.exists() and guard_log.read_text(encoding="utf-8").strip():
             attempts = guard_log.read_text(encoding="utf-8").split("---\n")[0].strip()

@@ -1,9 +1,9 @@
 """What every kit kernel does before its own work: find its inputs, verify and install the kit, check CSVs.
 
-Standard library only, and no ``from __future__`` import: Kaggle receives a kernel as one file, so
-``python build_dataset.py kernel`` inlines this module (below its docstring) into each kernel's code file
-between ``# <daigt:helpers>`` markers, and a test checks the committed kernels carry the current text. The
-tooling imports it too, for the names both sides must agree on (``LOCK_FILE``, ``ROOT_ENV``) and ``sha256``.
+A kernel's source (kernels/*/) imports these; Kaggle receives a kernel as one file, so
+``python build_dataset.py kernel`` inlines this module (below its docstring) into the code it writes for
+Kaggle, in place of that import. Hence standard library only and no ``from __future__`` import. The tooling
+imports it too, for the names both sides must agree on (``LOCK_FILE``, ``ROOT_ENV``) and ``sha256``.
 """
 
 import codecs
@@ -22,14 +22,15 @@ from pathlib import Path
 
 ROOT_ENV = "DAIGT_KAGGLE_ROOT"  # moves /kaggle: the local dry-run points it at a staged tree
 LOCK_FILE = "daigt-kit.lock"  # at the kit dataset's root: every wheel and model file with its sha256
-ROOT = Path(os.environ.get(ROOT_ENV, "/kaggle"))
-INPUT = ROOT / "input"
-WORKING = ROOT / "working"
-LOG_NAME = "daigt-kernel"  # a kernel may rebind it after the helpers: say() reads it on every call
+
+
+def kaggle_dir(name):
+    """``/kaggle/<name>`` (``input``, ``working``), or under $DAIGT_KAGGLE_ROOT, read when called."""
+    return Path(os.environ.get(ROOT_ENV, "/kaggle")) / name
 
 
 def say(message):
-    print(f"[{LOG_NAME}] {message}", flush=True)
+    print(f"[daigt-kernel] {message}", flush=True)
 
 
 def peak_rss_mib():
@@ -56,10 +57,11 @@ def find_source(ref, marker, kind="datasets"):
     named <slug> up to four levels down, of the same owner where the layout tells it. Two candidates are an error:
     with two attached datasets of one slug, taking the first in sort order could train on the wrong data."""
     owner, _, slug = ref.rpartition("/")
-    for path in (INPUT / kind / owner / slug if owner else INPUT / kind / slug, INPUT / slug):
+    inputs = kaggle_dir("input")
+    for path in (inputs / kind / owner / slug if owner else inputs / kind / slug, inputs / slug):
         if path.is_dir() and any(path.rglob(marker)):
             return path
-    found = [path for depth in range(1, 5) for path in sorted(INPUT.glob("/".join(["*"] * depth)))
+    found = [path for depth in range(1, 5) for path in sorted(inputs.glob("/".join(["*"] * depth)))
              if path.name == slug and path.is_dir() and any(path.rglob(marker))]
     found = [path for path in found if not any(other in path.parents for other in found)]
     owned = [path for path in found if owner and path.parent.name == owner]
@@ -69,11 +71,11 @@ def find_source(ref, marker, kind="datasets"):
                          + ", ".join(map(str, found)) + "; detach all but one (kernel-metadata.json or 'Add Input'), "
                          "or name the one you mean as owner/slug")
     if found:
-        if owner and found[0].parent.name != owner and found[0].parent != INPUT:
+        if owner and found[0].parent.name != owner and found[0].parent != inputs:
             say(f"NOTE: {ref!r} is not attached; using {found[0]}, the only attached folder named {slug!r}")
         return found[0]
     hint = "competition_sources" if kind == "competitions" else f"{kind[:-1]}_sources"
-    raise SystemExit(f"input {ref!r} not found under {INPUT} (looked for {INPUT / kind / ref}, {INPUT / slug} and any "
+    raise SystemExit(f"input {ref!r} not found under {inputs} (looked for {inputs / kind / ref}, {inputs / slug} and any "
                      f"folder {slug!r} containing {marker}): attach it to the kernel ({hint} in kernel-metadata.json, "
                      "or 'Add Input' on Kaggle)")
 

@@ -1,15 +1,16 @@
 """Kernel folders: ``kernel-metadata.json``, ``kernel-settings.json`` and the code file Kaggle runs.
 
-Kaggle receives a kernel as one file (``code_file``): nothing beside it is pushed. So a kernel's code file
-carries two generated regions between markers, and everything else in it is hand-written Python:
+A kernel's source (kernels/<name>/<code_file>) is a real module: it reads ``kernel-settings.json`` beside it
+and imports ``daigt_kaggle.kernel_helpers``. Kaggle receives a kernel as one file (``code_file``), nothing
+beside it, so the code written for Kaggle is the source with its two marked regions rendered:
 
-- ``# <daigt:settings>``: the values of ``kernel-settings.json`` beside it (kit dataset, training datasets,
-  config overrides...), one ``NAME = value`` line each;
-- ``# <daigt:helpers>``: the text of ``daigt_kaggle/kernel_helpers.py``, the helpers every kernel shares.
+- ``# <daigt:settings>`` ... ``# </daigt:settings>``: reading the settings file becomes ``SETTINGS = {...}``,
+  the file's values;
+- ``# <daigt:helpers>`` ... ``# </daigt:helpers>``: importing the helpers becomes their text.
 
-``render_code`` rewrites the two regions; ``python build_dataset.py kernel`` writes a submission kernel
-folder for the user's own owner/slug, and ``--refresh`` re-renders the committed folders after an edit of
-the helpers or of a settings file (a test checks they are current).
+``python build_dataset.py kernel`` writes a submission kernel folder for the user's own owner/slug
+(dist/kernels/SLUG); ``--render`` writes a Kaggle-ready copy of a committed folder; ``--refresh`` rewrites the
+committed generated kernels (the notebook) in place. The local dry-run renders the kernel the same way.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ DEFAULT_CONFIG = Path("kernels") / KERNEL_SLUG / "config.toml"
 SETTINGS_FILE = "kernel-settings.json"
 METADATA_FILE = "kernel-metadata.json"
 REGIONS = ("settings", "helpers")
+OUT_DIR = Path("dist") / "kernels"
+"""Where written kernels go by default (relative to the working directory): ready for ``kaggle kernels push -p``."""
 
 
 # ---- the generated regions of a kernel's code -----------------------------------------------------------
@@ -60,15 +63,13 @@ def helpers_text() -> str:
 
 
 def settings_text(settings: dict[str, Any], where: str) -> str:
-    """One ``NAME = value`` line per setting (JSON values of strings, numbers and lists read as Python)."""
-    lines = []
+    """``SETTINGS = {...}``: the settings as a Python literal (JSON strings, numbers and lists read as Python)."""
     for key, value in settings.items():
         if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
             raise KaggleMetadataError(f"{where}: setting {key!r}: names are lowercase_with_underscores")
         if not _literal(value):
             raise KaggleMetadataError(f"{where}: setting {key!r}: {value!r} is not a string, number or list of them")
-        lines.append(f"{key.upper()} = {json.dumps(value)}")
-    return "\n".join(lines)
+    return "SETTINGS = " + json.dumps(settings, indent=4)
 
 
 def _literal(value: Any) -> bool:
@@ -78,14 +79,20 @@ def _literal(value: Any) -> bool:
     return isinstance(value, (str, int, float)) and not isinstance(value, bool)
 
 
+def has_regions(source: str) -> bool:
+    """Whether ``source`` is a kit kernel with regions to render (a plain script is run as it is)."""
+    return any(f"# <daigt:{region}>" in source for region in REGIONS)
+
+
 def render_code(source: str, settings: dict[str, Any], where: str) -> str:
-    """``source`` with its settings and helpers regions rewritten; the rest of it is kept byte for byte."""
+    """``source`` with its settings and helpers regions rewritten (rendering is idempotent); the rest of it is kept
+    byte for byte."""
     texts = {"settings": settings_text(settings, where), "helpers": helpers_text()}
     for region in REGIONS:
         pattern = re.compile(rf"^(# <daigt:{region}>[^\n]*\n).*?^(# </daigt:{region}>)$", re.MULTILINE | re.DOTALL)
         if len(pattern.findall(source)) != 1:
             raise KaggleMetadataError(f"{where}: needs exactly one '# <daigt:{region}>' ... '# </daigt:{region}>' "
-                                      f"region (lines of their own) for the writer to fill")
+                                      f"region (lines of their own) to render")
         source = pattern.sub(lambda match: match.group(1) + texts[region] + "\n" + match.group(2), source)
     return source
 
@@ -226,24 +233,38 @@ def kernel_source(folder: Path, meta: dict[str, Any]) -> Path:
 
 
 def rendered_folder(folder: Path) -> dict[str, str]:
-    """What a committed kernel folder's settings and code files must hold, from its ``kernel-settings.json``."""
+    """File name -> text of a Kaggle-ready copy of a committed kernel folder (a folder without settings, like the
+    probe's, is copied as it is)."""
     folder = Path(folder)
     meta = read_json(folder / METADATA_FILE)
-    settings = read_json(folder / SETTINGS_FILE)
-    texts = folder_texts(meta, settings, kernel_source(folder, meta))
-    del texts[METADATA_FILE]  # the metadata is the input here, not an output
-    return texts
+    if not (folder / SETTINGS_FILE).is_file():
+        return {METADATA_FILE: (folder / METADATA_FILE).read_text(encoding="utf-8"),
+                meta["code_file"]: (folder / meta["code_file"]).read_text(encoding="utf-8")}
+    return folder_texts(meta, read_json(folder / SETTINGS_FILE), kernel_source(folder, meta))
+
+
+def rendered_script(path: Path) -> str:
+    """A kernel script as Kaggle would receive it: rendered with the settings beside it, or as it is without regions."""
+    path = Path(path)
+    source = path.read_text(encoding="utf-8")
+    if not has_regions(source):
+        return source
+    return render_code(source, read_json(path.with_name(SETTINGS_FILE)), str(path))
+
+
+def generated_folders() -> list[Path]:
+    """Committed kernel folders whose code is generated rather than written (the notebook)."""
+    return sorted(path.parent for path in KERNELS_DIR.glob(f"*/{METADATA_FILE}")
+                  if read_json(path)["kernel_type"] == "notebook")
 
 
 def refresh_kernel_folders(folders: list[Path]) -> list[Path]:
-    """Re-render the code of kernel folders (every one under kernels/ with settings, when none is named); returns
-    the files that changed."""
-    folders = folders or sorted(path.parent for path in KERNELS_DIR.glob(f"*/{SETTINGS_FILE}"))
+    """Rewrite generated kernel folders in place (``generated_folders()`` when none is named); returns the files
+    that changed."""
     changed = []
-    for folder in folders:
-        texts = rendered_folder(folder)
-        stale = {name: text for name, text in texts.items()
-                 if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text}
+    for folder in folders or generated_folders():
+        stale = {name: text for name, text in rendered_folder(folder).items()
+                 if not (Path(folder) / name).is_file() or (Path(folder) / name).read_text(encoding="utf-8") != text}
         if stale:
             write_texts(folder, stale)
             changed += [Path(folder) / name for name in stale]
@@ -260,7 +281,7 @@ def add_kernel_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"the kit dataset built by build_dataset.py (default OWNER/{KIT_DATASET_SLUG})")
     parser.add_argument("--train-dataset", action="append", default=None, metavar="OWNER/SLUG",
                         help=f"external training dataset, repeatable (default {TRAIN_DATASET})")
-    parser.add_argument("--out", type=Path, default=None, help="kernel folder to write (default kernels/SLUG)")
+    parser.add_argument("--out", type=Path, default=None, help=f"kernel folder to write (default {OUT_DIR}/SLUG)")
     parser.add_argument("--notebook", action="store_true", help="write a notebook kernel instead of a script")
     parser.add_argument("--accelerator", default=None, choices=[*ACCELERATORS, "cpu"], type=_accelerator_name,
                         help=f"the session's machine, written as machine_shape: none/cpu (default), {DEFAULT_GPU} "
@@ -272,25 +293,33 @@ def add_kernel_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, default=None,
                         help="the config.toml the kit dataset ships, which the --set values are checked on top of "
                              f"(default {DEFAULT_CONFIG} when it exists)")
+    parser.add_argument("--render", nargs="+", type=Path, default=None, metavar="FOLDER",
+                        help=f"instead: write a Kaggle-ready copy of these committed kernel folders (settings and "
+                             f"helpers rendered in) into {OUT_DIR}/NAME, or into --out with one folder")
     parser.add_argument("--refresh", nargs="*", type=Path, default=None, metavar="FOLDER",
-                        help=f"instead: re-render the code of these kernel folders (default: every one under kernels/ "
-                             f"with a {SETTINGS_FILE}) from their settings and the current helpers")
+                        help="instead: rewrite the committed generated kernels (the notebook) from their source")
 
 
 def kernel_command(args: argparse.Namespace) -> int:
     """``python build_dataset.py kernel``: write the submission kernel folder for the user's own owner/slug."""
-    if args.refresh is not None:
+    if args.refresh is not None or args.render:
         try:
+            if args.render:
+                for folder in args.render:
+                    out = write_texts(args.out if args.out and len(args.render) == 1 else OUT_DIR / folder.name,
+                                      rendered_folder(folder))
+                    print(f"wrote {out}/ from {folder}; next: kaggle kernels push -p {out}")
+                return 0
             changed = refresh_kernel_folders(args.refresh)
         except KaggleMetadataError as exc:
             print(f"build_dataset.py kernel: {exc}", file=sys.stderr)
             return 2
-        print("\n".join(f"rewrote {path}" for path in changed) or "every kernel folder is current")
+        print("\n".join(f"rewrote {path}" for path in changed) or "every generated kernel is current")
         return 0
     if not args.owner:
         print("build_dataset.py kernel: --owner is required (your Kaggle username), or set KAGGLE_USERNAME", file=sys.stderr)
         return 2
-    folder = args.out or Path("kernels") / args.slug
+    folder = args.out or OUT_DIR / args.slug
     try:
         spec = KernelSpec(
             owner=args.owner,

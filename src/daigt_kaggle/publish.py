@@ -21,7 +21,7 @@ from typing import Any, Callable
 from daigt_kaggle import dryrun, metadata
 from daigt_kaggle.dataset import BuildError, BuildOptions, build, build_options, build_parser, log, read_image
 from daigt_kaggle.kernel_helpers import LOCK_FILE
-from daigt_kaggle.kernels import KERNEL_CODE_FILE, KERNEL_SLUG
+from daigt_kaggle.kernels import KERNEL_CODE_FILE, KERNEL_SLUG, OUT_DIR
 
 STEPS = ("build", "dry-run", "dataset", "wait", "kernel", "submit")
 SKIPPABLE = STEPS[:-1]
@@ -230,8 +230,8 @@ def _wait_kernel(opts: PublishOptions, api: Any, ref: str, version: int, sleep: 
 
 # ---- command line: build_dataset.py publish -------------------------------------------------------------
 def add_publish_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kernel-dir", type=Path, default=Path("kernels") / KERNEL_SLUG,
-                        help="the kernel folder to push, written by `python build_dataset.py kernel --owner YOU` (default kernels/daigt-submit)")
+    parser.add_argument("--kernel-dir", type=Path, default=OUT_DIR / KERNEL_SLUG,
+                        help="the kernel folder to push, written by `python build_dataset.py kernel --owner YOU` (default dist/kernels/daigt-submit)")
     parser.add_argument("--skip", action="append", default=[], choices=SKIPPABLE, help="skip a step, repeatable")
     parser.add_argument("--message", default="", help="version notes of a new dataset version (default: the kit version)")
     parser.add_argument("--submit", default="", metavar="MESSAGE",
