@@ -362,6 +362,8 @@ def test_the_tooling_imports_with_the_standard_library_only():
     proc = subprocess.run([sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+    sources = [*(REPO / "src" / "daigt_kaggle").rglob("*.py"), REPO / "build_dataset.py", REPO / "submit.py"]
+    assert not [path for path in sources if "pip._vendor" in path.read_text()]  # the public packaging, or none
 
 
 def test_the_library_never_imports_the_tooling():

@@ -6,8 +6,8 @@ the standard library only (plus stdlib-only ``daigt.io``, ``daigt.stages`` and, 
 ``daigt.config``); the ``kaggle`` package and ``nbformat`` are imported only by the steps that need them.
 
 - ``metadata``: Kaggle's metadata files and the rules Kaggle enforces on them; image manifests;
-- ``kernel_helpers``: what every kernel shares (inlined into each kernel's code file);
-- ``kernels``: kernel folders (settings and helpers rendered into the code; ``build_dataset.py kernel``);
+- ``kernel_helpers``: what every kernel shares (imported by the kernels' sources, inlined into the code Kaggle gets);
+- ``kernels``: kernel folders, and rendering a kernel's source for Kaggle (``build_dataset.py kernel``);
 - ``dataset``: the offline kit dataset (``build_dataset.py``);
 - ``dryrun``: the local offline dry-run (``submit.py``), with ``sandbox/``, the files it runs in the kernel's
   environment (socket guard, network-namespace boot, submission validator);

@@ -178,20 +178,32 @@ def _upload(opts: PublishOptions, api: Any, announce: Callable[[str], None]) -> 
 def _wait_dataset(opts: PublishOptions, api: Any, sleep: Callable[[float], None], announce: Callable[[str], None]) -> str:
     ref = opts.dataset_ref
     announce(f"kaggle datasets status {ref}   (every {opts.poll_s:.0f} s until ready)")
+    waited = _poll(
+        ref, lambda: (api.dataset_status(ref), None), READY, FAILED_DATASET, opts.dataset_timeout_s, opts.poll_s, sleep,
+        failed=lambda status, _: (f"Kaggle reports the dataset {ref} as {status}: open it on kaggle.com for the "
+                                  f"processing error, fix the folder and upload again"),
+        timed_out=lambda status, waited: (f"{ref} is still {status} after {waited:.0f} s; re-run with --skip build "
+                                          f"--skip dry-run --skip dataset once `kaggle datasets status {ref}` says ready"))
+    return f"{ref} is ready after {waited:.0f} s"
+
+
+def _poll(ref: str, fetch: Callable[[], tuple[str, Any]], done: str, failures: set[str], timeout_s: float,
+          poll_s: float, sleep: Callable[[float], None], failed: Callable[[str, Any], str],
+          timed_out: Callable[[str, float], str]) -> float:
+    """Ask ``fetch()`` for ``(status, response)`` every ``poll_s`` seconds until ``done``; returns the seconds waited.
+    A status in ``failures``, or ``timeout_s`` passing, raises PublishError with ``failed``'s or ``timed_out``'s words."""
     waited = 0.0
     while True:
-        status = api.dataset_status(ref)
-        if status == READY:
-            return f"{ref} is ready after {waited:.0f} s"
-        if status in FAILED_DATASET:
-            raise PublishError(f"Kaggle reports the dataset {ref} as {status}: open it on kaggle.com for the "
-                               f"processing error, fix the folder and upload again")
-        if waited >= opts.dataset_timeout_s:
-            raise PublishError(f"{ref} is still {status} after {waited:.0f} s; re-run with --skip build --skip dry-run "
-                               f"--skip dataset once `kaggle datasets status {ref}` says ready")
-        say(f"  {ref}: {status}; checking again in {opts.poll_s:.0f} s")
-        sleep(opts.poll_s)
-        waited += opts.poll_s
+        status, response = fetch()
+        if status == done:
+            return waited
+        if status in failures:
+            raise PublishError(failed(status, response))
+        if waited >= timeout_s:
+            raise PublishError(timed_out(status, waited))
+        say(f"  {ref}: {status}; checking again in {poll_s:.0f} s")
+        sleep(poll_s)
+        waited += poll_s
 
 
 def _push(opts: PublishOptions, api: Any, result: PublishResult, announce: Callable[[str], None]) -> str:
@@ -209,23 +221,20 @@ def _push(opts: PublishOptions, api: Any, result: PublishResult, announce: Calla
 
 def _wait_kernel(opts: PublishOptions, api: Any, ref: str, version: int, sleep: Callable[[float], None]) -> None:
     """A code-competition submission needs the kernel version's run to have finished without error."""
-    waited = 0.0
     say(f"{len(STEPS)}/{len(STEPS)} submit: waiting for the run: $ kaggle kernels status {ref}")
-    while True:
+
+    def fetch() -> tuple[str, Any]:
         response = api.kernels_status(ref)
-        status = response.status.name.lower()
-        if status == DONE_KERNEL:
-            say(f"  {ref} version {version}: complete after {waited:.0f} s")
-            return
-        if status in FAILED_KERNEL:
-            raise PublishError(f"the kernel run of {ref} ended with {status} ({response.failure_message or 'no message'}): "
-                               f"read its log with `kaggle kernels output {ref} -p out/`; nothing was submitted")
-        if waited >= opts.kernel_timeout_s:
-            raise PublishError(f"{ref} is still {status} after {waited:.0f} s; submit later with "
-                               f"--skip build --skip dry-run --skip dataset --skip wait --skip kernel --kernel-version {version}")
-        say(f"  {ref}: {status}; checking again in {opts.poll_s:.0f} s")
-        sleep(opts.poll_s)
-        waited += opts.poll_s
+        return response.status.name.lower(), response
+
+    waited = _poll(
+        ref, fetch, DONE_KERNEL, FAILED_KERNEL, opts.kernel_timeout_s, opts.poll_s, sleep,
+        failed=lambda status, response: (f"the kernel run of {ref} ended with {status} "
+                                         f"({response.failure_message or 'no message'}): read its log with "
+                                         f"`kaggle kernels output {ref} -p out/`; nothing was submitted"),
+        timed_out=lambda status, waited: (f"{ref} is still {status} after {waited:.0f} s; submit later with --skip build "
+                                          f"--skip dry-run --skip dataset --skip wait --skip kernel --kernel-version {version}"))
+    say(f"  {ref} version {version}: complete after {waited:.0f} s")
 
 
 # ---- command line: build_dataset.py publish -------------------------------------------------------------
