@@ -38,7 +38,7 @@ KERNEL_SLUG = "daigt-submit"
 KERNEL_CODE_FILE = "daigt_submit.py"
 NOTEBOOK_CODE_FILE = "daigt_submit.ipynb"
 SUBMIT_SOURCE = KERNELS_DIR / KERNEL_SLUG / KERNEL_CODE_FILE
-"""The submission kernel's code: the script kernel itself, and the source of every submission kernel written."""
+"""The submission kernel's source: every submission kernel written (script or notebook) is rendered from it."""
 DEFAULT_CONFIG = Path("kernels") / KERNEL_SLUG / "config.toml"
 """Pipeline config that build_dataset.py ships by default (relative to the repository root)."""
 SETTINGS_FILE = "kernel-settings.json"
