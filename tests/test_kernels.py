@@ -286,7 +286,8 @@ def test_kernel_command_writes_a_folder_for_the_users_own_owner_and_slug(tmp_pat
      (["--title", "Something Else"], "resolves to slug"),
      (["--dataset", "no-owner"], "expected 'owner/slug'"),
      (["--set", "features.min_df=two"], "--set: command line: features.min_df: expected int"),
-     (["--set", "guard.no_such_field=1"], "unknown field 'guard.no_such_field'")],
+     (["--set", "guard.no_such_field=1"], "unknown field 'guard.no_such_field'"),
+     (["--set", "ensemble.sgd.loss=hinge"], "--set: command line: ensemble.sgd.loss = 'hinge' is not allowed")],
 )
 def test_kernel_command_rejects_what_kaggle_would_reject(tmp_path, capsys, argv, message):
     parser = argparse.ArgumentParser()

@@ -2,7 +2,7 @@
 
 Kaggle runs submissions with the internet off, so the kernel installs the kit with `pip --no-index` from an
 attached dataset. That only works when the dataset holds a wheel for everything the Kaggle image lacks, for
-the image's Python and platform, and no sdist (nothing can be built offline). This script
+the image's Python and platform, and no sdist (nothing can be built offline). ``python build_dataset.py``
 
 1. builds the kit's wheel from the working tree, version stamped with the git commit (0.1.0+g<sha>), from a
    temporary copy so no tracked file changes;
@@ -47,7 +47,6 @@ from daigt_kaggle.kernel_helpers import LOCK_FILE, sha256
 from daigt_kaggle.kernels import DEFAULT_CONFIG as KERNEL_CONFIG
 
 REPO = Path(__file__).resolve().parents[2]
-
 IMAGES_DIR = REPO / "kernels" / "images"
 DEFAULT_IMAGE = "kaggle-2026-py312"
 """Today's Kaggle image (Python 3.12 since December 2025); kaggle-2023-py310 is the competition's."""
