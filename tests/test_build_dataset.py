@@ -1,4 +1,4 @@
-"""build_dataset.py: wheels only, a verified lock, valid Kaggle metadata, and an offline install that works.
+"""build_dataset.py (daigt_kaggle.dataset): wheels only, a verified lock, valid Kaggle metadata, and an offline install that works.
 
 The image manifest of these tests claims the kit's heavy dependencies (at this environment's versions), so
 the closure left to vendor is tiny (the kit, tqdm, six) and the tests stay fast; the wheel cache (wheels/)
@@ -18,11 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from daigt import kaggle_kit as kk
+from daigt_kaggle import dataset as bd
+from daigt_kaggle import kernel_helpers, metadata
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-import build_dataset as bd  # noqa: E402
 
 HOST = "%d.%d" % sys.version_info[:2]
 HEAVY = ("numpy", "scipy", "pandas", "scikit-learn", "lightgbm", "tokenizers", "regex")
@@ -71,10 +70,10 @@ def test_dataset_holds_wheels_only_for_exactly_the_closure_the_image_lacks(built
 
 def test_lock_lists_every_file_with_its_verified_sha256(built):
     _, result, _ = built
-    lock = json.loads((result.out / kk.LOCK_FILE).read_text())
+    lock = json.loads((result.out / kernel_helpers.LOCK_FILE).read_text())
     assert {w["file"] for w in lock["wheels"]} == {f"wheels/{p.name}" for p in (result.out / "wheels").iterdir()}
     for entry in lock["wheels"] + lock["models"]:
-        assert bd.sha256_file(result.out / entry["file"]) == entry["sha256"]
+        assert kernel_helpers.sha256(result.out / entry["file"]) == entry["sha256"]
         assert (result.out / entry["file"]).stat().st_size == entry["size"]
     assert {m["file"] for m in lock["models"]} == {"models/tiny-model/config.json", "models/tiny-model/weights.bin"}
     assert lock["default_model"] == "models/tiny-model"
@@ -89,12 +88,23 @@ def test_lock_lists_every_file_with_its_verified_sha256(built):
     assert bd.verify_dataset(result.out) == []
 
 
+def test_the_kit_wheel_carries_the_library_and_not_the_kaggle_tooling(built):
+    """src/daigt_kaggle is the repository's tooling: the runtime wheel holds the daigt package only."""
+    _, result, _ = built
+    [wheel] = (result.out / "wheels").glob("daigt_kit-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        tops = {name.split("/")[0] for name in archive.namelist() if not name.split("/")[0].endswith(".dist-info")}
+        top_level = next(n for n in archive.namelist() if n.endswith(".dist-info/top_level.txt"))
+        assert archive.read(top_level).decode().split() == ["daigt"]
+    assert tops == {"daigt"}
+
+
 def test_the_real_kaggle_dataset_create_accepts_the_folder(built, monkeypatch, tmp_path):
     """`kaggle datasets create -p DIR -r zip` by the real KaggleApi.dataset_create_new; only the server is stubbed."""
     from kaggle_http import NOT_FOUND, KaggleStub, blob_upload, kaggle_api
 
     _, result, _ = built
-    meta = kk.check_dataset_folder(result.out)
+    meta = metadata.check_dataset_folder(result.out)
     assert meta["id"] == "tester/daigt-kit-test" and meta["title"] == "DAIGT Kit test wheels"
     stub = (KaggleStub().reply("GetDatasetStatus", NOT_FOUND).reply("StartBlobUpload", blob_upload)
             .reply("CreateDataset", {"ref": "tester/daigt-kit-test", "url": "https://www.kaggle.com/datasets/tester/daigt-kit-test", "status": "ok"}))
@@ -105,7 +115,7 @@ def test_the_real_kaggle_dataset_create_accepts_the_folder(built, monkeypatch, t
     assert (create["ownerSlug"], create["slug"], create["title"]) == ("tester", "daigt-kit-test", meta["title"])
     assert create["licenseName"] == meta["licenses"][0]["name"] == "other" and create["isPrivate"] is True
     uploaded = {body["name"] for body in stub.calls("StartBlobUpload")}
-    assert {"wheels.zip", "models.zip", kk.LOCK_FILE, "config.toml", "README.md"} <= uploaded  # -r zip: folders too
+    assert {"wheels.zip", "models.zip", kernel_helpers.LOCK_FILE, "config.toml", "README.md"} <= uploaded  # -r zip: folders too
     assert {f["token"] for f in create["files"]} == {f"token-{name}" for name in uploaded}
     assert len(stub.calls("upload")) == len(uploaded)
     assert (result.out / "config.toml").read_text() == (REPO / "kernels" / "daigt-submit" / "config.toml").read_text()
@@ -114,7 +124,7 @@ def test_the_real_kaggle_dataset_create_accepts_the_folder(built, monkeypatch, t
 
 def test_dataset_installs_offline_into_a_fresh_venv(built, tmp_path):
     opts, result, _ = built
-    lock = json.loads((result.out / kk.LOCK_FILE).read_text())
+    lock = json.loads((result.out / kernel_helpers.LOCK_FILE).read_text())
     provided = bd.image_pins(opts.manifest, HOST, opts.platforms)
     python = bd.make_env(tmp_path / "venv", sys.executable, provided)  # the image's packages as metadata stubs
     proc = subprocess.run(
@@ -194,7 +204,7 @@ def test_each_image_generation_has_a_manifest_with_python_glibc_and_honest_pins(
     lines = bd.IMAGES_DIR.joinpath(f"{image}.txt").read_text().splitlines()
     pins = [line for line in lines if line and not line.startswith("#")]
     assert pins and all(re.search(r"#\s*(known|approx)\b", line) for line in pins), "say per pin: known or approx"
-    names = {kk.normalize_name(line.split("==")[0]) for line in kk.read_manifest_lines(target.path)}
+    names = {metadata.normalize_name(line.split("==")[0]) for line in metadata.read_manifest_lines(target.path)}
     assert {"numpy", "scipy", "pandas", "scikit-learn", "lightgbm", "tokenizers", "tqdm", "torch", "transformers"} <= names
     assert bd.image_pins(target.path, python, ("manylinux2014_x86_64",))  # valid requirements, markers hold
 
@@ -222,10 +232,10 @@ def test_unknown_image_and_headerless_manifest_name_the_fix(tmp_path):
 def probe_output(tmp_path_factory) -> Path:
     """The probe kernel run here, on a fake /kaggle tree in the current input layout."""
     root = tmp_path_factory.mktemp("kaggle")
-    (root / "input" / "competitions" / kk.COMPETITION).mkdir(parents=True)
-    (root / "input" / "competitions" / kk.COMPETITION / "test_essays.csv").write_text("id,prompt_id,text\n")
+    (root / "input" / "competitions" / metadata.COMPETITION).mkdir(parents=True)
+    (root / "input" / "competitions" / metadata.COMPETITION / "test_essays.csv").write_text("id,prompt_id,text\n")
     (root / "input" / "datasets" / "alice" / "daigt-kit").mkdir(parents=True)
-    env = {**os.environ, kk.ROOT_ENV: str(root)}
+    env = {**os.environ, kernel_helpers.ROOT_ENV: str(root)}
     proc = subprocess.run([sys.executable, str(REPO / "kernels" / "daigt-probe" / "daigt_probe.py")], env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
@@ -237,10 +247,10 @@ def test_probe_records_packages_python_glibc_gpu_and_the_input_tree(probe_output
     probe = json.loads(probe_output.read_text())
     assert probe["python"] == platform.python_version()
     assert re.fullmatch(r"2\.\d+", probe["glibc"])
-    freeze = {kk.normalize_name(line.split("==")[0]): line.split("==")[1] for line in probe["pip_freeze"]}
+    freeze = {metadata.normalize_name(line.split("==")[0]): line.split("==")[1] for line in probe["pip_freeze"]}
     assert freeze["numpy"] == importlib.metadata.version("numpy")
     assert "nvidia_smi" in probe["gpu"] and probe["gpu"]["torch"].get("available") in (True, False)
-    assert f"competitions/{kk.COMPETITION}/test_essays.csv  18" in probe["input_tree"]  # path and size
+    assert f"competitions/{metadata.COMPETITION}/test_essays.csv  18" in probe["input_tree"]  # path and size
     assert "datasets/alice/daigt-kit/" in probe["input_tree"]
     assert not any(key.endswith(("TOKEN", "KEY", "SECRET")) for key in probe["env"])
 
@@ -257,7 +267,7 @@ def test_image_freeze_turns_the_probe_into_a_manifest_that_image_builds_for(prob
     assert "pass --force" in capsys.readouterr().err
     out = tmp_path / "ds"
     assert bd.main(["--image", "probed-here", "--owner", "tester", "--out", str(out), "--no-check"]) == 0
-    lock = json.loads((out / kk.LOCK_FILE).read_text())
+    lock = json.loads((out / kernel_helpers.LOCK_FILE).read_text())
     assert lock["image_manifest"]["image"] == "probed-here" and lock["target"]["python"] == HOST
     assert lock["target"]["max_glibc"] == target.glibc
     assert [w["name"] for w in lock["wheels"]] == ["daigt-kit"]  # this environment has every dependency

@@ -5,19 +5,14 @@ installed kaggle package's own KaggleApi methods, and every request they send is
 """
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
+from kaggle_http import NOT_FOUND, KaggleStub, blob_upload, kaggle_api
+from test_build_dataset import small_manifest
 
-from daigt import kaggle_kit as kk
-from daigt import kaggle_publish as kp
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-import build_dataset as bd  # noqa: E402
-from kaggle_http import NOT_FOUND, KaggleStub, blob_upload, kaggle_api  # noqa: E402
-from test_build_dataset import small_manifest  # noqa: E402
+from daigt_kaggle import dataset as bd
+from daigt_kaggle import dryrun, kernel_helpers, kernels, metadata, publish
 
 pytest.importorskip("kaggle")
 
@@ -29,7 +24,7 @@ def folders(tmp_path_factory):
     args = ["--image", str(small_manifest(tmp / "image.txt")), "--owner", "alice", "--slug", "daigt-kit-pub",
             "--out", str(tmp / "dataset"), "--no-check"]
     bd.build(bd.build_options(bd.parse_args(args)))
-    kernel = kk.write_kernel_folder(tmp / "kernel", kk.KernelSpec(owner="alice", kit_dataset="alice/daigt-kit-pub"))
+    kernel = kernels.write_kernel_folder(tmp / "kernel", kernels.KernelSpec(owner="alice", kit_dataset="alice/daigt-kit-pub"))
     return args, kernel
 
 
@@ -40,7 +35,7 @@ def status(name: str) -> dict:
 def run_publish(monkeypatch, tmp_path, folders, stub: KaggleStub, *extra: str) -> int:
     args, kernel = folders
     kaggle_api(monkeypatch, tmp_path, stub, username="alice")  # credentials in the environment, HTTP to the stub
-    monkeypatch.setattr(kp.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(publish.time, "sleep", lambda seconds: None)
     return bd.main(["publish", *args, "--kernel-dir", str(kernel), "--poll", "5", *extra])
 
 
@@ -65,12 +60,12 @@ def test_publish_creates_waits_until_ready_pushes_and_submits(monkeypatch, tmp_p
         "SaveKernel", "GetKernelSessionStatus", "GetKernelSessionStatus", "GetKernelSessionStatus", "CreateCodeSubmission"]
     [create] = stub.calls("CreateDataset")
     assert (create["ownerSlug"], create["slug"], create["licenseName"], create["isPrivate"]) == ("alice", "daigt-kit-pub", "other", True)
-    assert {"wheels.zip", kk.LOCK_FILE} <= {body["name"] for body in stub.calls("StartBlobUpload")}
+    assert {"wheels.zip", kernel_helpers.LOCK_FILE} <= {body["name"] for body in stub.calls("StartBlobUpload")}
     [push] = stub.calls("SaveKernel")
     assert push["slug"] == "alice/daigt-submit" and push["datasetDataSources"][0] == "alice/daigt-kit-pub"
     assert push["enableInternet"] is False
     [submit] = stub.calls("CreateCodeSubmission")
-    assert submit == {"competitionName": kk.COMPETITION, "kernelSlug": "daigt-submit", "kernelOwner": "alice",
+    assert submit == {"competitionName": metadata.COMPETITION, "kernelSlug": "daigt-submit", "kernelOwner": "alice",
                       "kernelVersion": 3, "fileName": "submission.csv", "submissionDescription": "first try"}
     for line in ["1/6 build: $ python build_dataset.py --image test-image --owner alice", "up to date",
                  "2/6 dry-run: skipped (--skip dry-run)",
@@ -79,7 +74,7 @@ def test_publish_creates_waits_until_ready_pushes_and_submits(monkeypatch, tmp_p
                  "alice/daigt-kit-pub is ready after 10 s",
                  f"5/6 kernel: $ kaggle kernels push -p {folders[1]}", "version 3 of /code/alice/daigt-submit",
                  "$ kaggle kernels status alice/daigt-submit", "alice/daigt-submit version 3: complete after 10 s",
-                 f"6/6 submit: $ kaggle competitions submit {kk.COMPETITION} -k alice/daigt-submit -v 3 -f submission.csv -m 'first try'",
+                 f"6/6 submit: $ kaggle competitions submit {metadata.COMPETITION} -k alice/daigt-submit -v 3 -f submission.csv -m 'first try'",
                  "Successfully submitted"]:
         assert line in out, line
 
@@ -123,11 +118,11 @@ def test_publish_stops_at_the_failing_step_with_the_way_forward(monkeypatch, tmp
 
 
 def test_publish_refuses_a_kernel_that_does_not_attach_the_dataset(monkeypatch, tmp_path, folders, capsys):
-    other = kk.write_kernel_folder(tmp_path / "other", kk.KernelSpec(owner="alice", kit_dataset="alice/another-kit"))
+    other = kernels.write_kernel_folder(tmp_path / "other", kernels.KernelSpec(owner="alice", kit_dataset="alice/another-kit"))
     stub = KaggleStub()
     code = run_publish(monkeypatch, tmp_path, folders, stub, "--skip", "build", "--skip", "dry-run", "--kernel-dir", str(other))
     assert code == 1
-    assert "does not attach the dataset alice/daigt-kit-pub: regenerate it with daigt kernel" in capsys.readouterr().err
+    assert "does not attach the dataset alice/daigt-kit-pub: regenerate it with python build_dataset.py kernel" in capsys.readouterr().err
     assert stub.sent == []  # nothing was uploaded
 
 
@@ -142,18 +137,16 @@ def test_publish_needs_an_owner_and_names_the_steps(monkeypatch, capsys):
 
 def test_dry_run_step_runs_submit_dry_run_with_the_builds_image(monkeypatch, folders):
     """The dry-run step hands the build's image manifest, closure and config to submit.py (its run is tested there)."""
-    import submit
-
     seen = {}
 
     def dry_run(options):
         seen["options"] = options
-        return submit.DryRunResult(Path("submission.csv"), 326, 0.91, 1.0, 0.5, 300.0, "network namespace", Path("."))
+        return dryrun.DryRunResult(Path("submission.csv"), 326, 0.91, 1.0, 0.5, 300.0, "network namespace", Path("."))
 
-    monkeypatch.setattr(submit, "dry_run", dry_run)
+    monkeypatch.setattr(dryrun, "dry_run", dry_run)
     opts = bd.build_options(bd.parse_args(folders[0]))
-    assert bd.dry_run_step(opts, folders[1]) == "valid submission (326 rows, AUC 0.9100) in 0.5 s; network namespace"
+    assert publish.dry_run_step(opts, folders[1]) == "valid submission (326 rows, AUC 0.9100) in 0.5 s; network namespace"
     chosen = seen["options"]
     assert (chosen.manifest, chosen.closure, chosen.config) == (opts.manifest, "image", opts.config)
-    assert chosen.kernel == folders[1] / kk.KERNEL_CODE_FILE
+    assert chosen.kernel == folders[1] / kernels.KERNEL_CODE_FILE
     assert json.loads((folders[1] / "kernel-metadata.json").read_text())["dataset_sources"][0] == "alice/daigt-kit-pub"

@@ -1,22 +1,26 @@
-"""Kernel folders: valid for the Kaggle CLI (checked with the real `kaggle` package), generated from one source."""
+"""Kernel folders: valid for the Kaggle CLI (checked with the real `kaggle` package), their code real Python with
+the current settings and shared helpers rendered in, standard library only, and what the kernels do on a
+/kaggle-like tree."""
 
 import argparse
 import ast
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from daigt import kaggle_kit as kk
 from daigt.config import Config
+from daigt_kaggle import kernel_helpers, kernels, metadata
 
 REPO = Path(__file__).resolve().parents[1]
 KERNELS = REPO / "kernels"
 SCRIPT_DIR = KERNELS / "daigt-submit"
 NOTEBOOK_DIR = KERNELS / "daigt-submit-notebook"
+SANDBOX = REPO / "src" / "daigt_kaggle" / "sandbox"
 
 
 @pytest.fixture
@@ -44,41 +48,143 @@ def kaggle_push(monkeypatch, tmp_path):
 @pytest.mark.parametrize("folder", [SCRIPT_DIR, NOTEBOOK_DIR], ids=["script", "notebook"])
 def test_committed_kernel_folders_pass_the_kaggle_cli_checks(kaggle_push, folder):
     request = kaggle_push(folder)
-    meta = kk.check_kernel_folder(folder)
+    meta = metadata.check_kernel_folder(folder)
     assert request["slug"] == meta["id"] and request["newTitle"] == meta["title"]
-    assert request["enableInternet"] is False and request["competitionDataSources"] == [kk.COMPETITION]
+    assert request["enableInternet"] is False and request["competitionDataSources"] == [metadata.COMPETITION]
     assert request["datasetDataSources"] == meta["dataset_sources"] and not request.get("enableGpu")
     assert meta["enable_internet"] is False
-    assert meta["competition_sources"] == [kk.COMPETITION]
-    assert meta["dataset_sources"][0].endswith("/" + kk.KIT_DATASET_SLUG) and kk.TRAIN_DATASET in meta["dataset_sources"]
+    assert meta["competition_sources"] == [metadata.COMPETITION]
+    assert meta["dataset_sources"][0].endswith("/" + metadata.KIT_DATASET_SLUG) and metadata.TRAIN_DATASET in meta["dataset_sources"]
     assert meta["kernel_type"] == ("notebook" if folder == NOTEBOOK_DIR else "script")
 
 
 @pytest.mark.parametrize("folder", [SCRIPT_DIR, NOTEBOOK_DIR], ids=["script", "notebook"])
-def test_committed_kernels_are_what_the_generator_writes(tmp_path, folder):
+def test_committed_submission_kernels_are_what_the_kernel_command_writes(tmp_path, folder):
+    """The committed folders are the placeholder owner's: the writer, given their metadata, writes the same metadata
+    and settings, and the code Kaggle would get from the committed folder (the notebook: the committed file)."""
     meta = json.loads((folder / "kernel-metadata.json").read_text())
     owner, slug = meta["id"].split("/")
-    accelerator = {shape: name for name, shape in kk.ACCELERATORS.items()}[meta.get("machine_shape", "")]
-    spec = kk.KernelSpec(owner=owner, slug=slug, title=meta["title"], kit_dataset=meta["dataset_sources"][0],
-                         train_datasets=tuple(meta["dataset_sources"][1:]), kernel_type=meta["kernel_type"],
-                         accelerator=accelerator, is_private=meta["is_private"])
-    written = kk.write_kernel_folder(tmp_path / "k", spec)
-    for name in ("kernel-metadata.json", spec.code_file):
-        assert (written / name).read_text() == (folder / name).read_text(), f"regenerate {folder} with `daigt kernel`"
+    accelerator = {shape: name for name, shape in metadata.ACCELERATORS.items()}[meta.get("machine_shape", "")]
+    spec = kernels.KernelSpec(owner=owner, slug=slug, title=meta["title"], kit_dataset=meta["dataset_sources"][0],
+                              train_datasets=tuple(meta["dataset_sources"][1:]), kernel_type=meta["kernel_type"],
+                              accelerator=accelerator, is_private=meta["is_private"])
+    written = kernels.write_kernel_folder(tmp_path / "k", spec)
+    for name in ("kernel-metadata.json", kernels.SETTINGS_FILE):
+        assert (written / name).read_text() == (folder / name).read_text()
+    assert (written / spec.code_file).read_text() == kernels.rendered_folder(folder)[spec.code_file]
+    if folder == NOTEBOOK_DIR:
+        assert (written / spec.code_file).read_text() == (folder / spec.code_file).read_text(), \
+            "the notebook is generated: run `python build_dataset.py kernel --refresh`"
+
+
+@pytest.mark.parametrize("folder", sorted(KERNELS.glob("*/kernel-settings.json")), ids=lambda path: path.parent.name)
+def test_settings_and_metadata_attach_the_same_datasets(folder):
+    settings = json.loads(folder.read_text())
+    sources = json.loads((folder.parent / "kernel-metadata.json").read_text())["dataset_sources"]
+    assert [settings["kit_dataset"], *settings["train_datasets"], *filter(None, [settings.get("model_dataset")])] == sources
+
+
+def test_rendering_fills_only_the_marked_regions_and_names_a_missing_one():
+    source = SCRIPT_DIR.joinpath(kernels.KERNEL_CODE_FILE).read_text()
+    settings = {"kit_dataset": "alice/kit", "train_datasets": ["bob/essays"], "competition": "c", "overrides": ["a.b=1"]}
+    code = kernels.render_code(source, settings, "daigt_submit.py")
+    assert kernels.render_code(code, settings, "again") == code  # idempotent: a rendered kernel renders to itself
+    region = code.split("# <daigt:settings>\n")[1].split("# </daigt:settings>")[0]
+    assert region == 'SETTINGS = {\n    "kit_dataset": "alice/kit",\n    "train_datasets": [\n        "bob/essays"\n    ],\n' \
+                     '    "competition": "c",\n    "overrides": [\n        "a.b=1"\n    ]\n}\n'
+    assert ast.literal_eval(region.partition("= ")[2]) == settings
+    helpers = code.split("# <daigt:helpers>")[1].split("# </daigt:helpers>")[0]
+    assert kernels.helpers_text() in helpers and "daigt_kaggle" not in helpers.split("\n", 1)[1]
+    assert code.split("# </daigt:helpers>")[1] == source.split("# </daigt:helpers>")[1]  # the kernel's own code, kept
+    assert code.split("# <daigt:settings>")[0] == source.split("# <daigt:settings>")[0]
+    with pytest.raises(metadata.KaggleMetadataError, match="needs exactly one '# <daigt:helpers>'"):
+        kernels.render_code(source.replace("# </daigt:helpers>", ""), settings, "daigt_submit.py")
+    with pytest.raises(metadata.KaggleMetadataError, match="'flag': True is not a string, number or list"):
+        kernels.render_code(source, {**settings, "flag": True}, "daigt_submit.py")
+
+
+def test_the_kernel_source_run_as_it_is_says_which_file_to_push(tmp_path):
+    proc = subprocess.run([sys.executable, "-S", str(SCRIPT_DIR / kernels.KERNEL_CODE_FILE)], capture_output=True,
+                          text=True, env={**os.environ, kernel_helpers.ROOT_ENV: str(tmp_path)})
+    assert proc.returncode == 1
+    assert "this is the kernel's source: run or push the kernel that `python build_dataset.py kernel`" in proc.stderr
+
+
+def test_render_writes_a_kaggle_ready_copy_and_refresh_rewrites_a_stale_notebook(tmp_path, capsys):
+    parser = argparse.ArgumentParser()
+    kernels.add_kernel_arguments(parser)
+    out = tmp_path / "train"
+    assert kernels.kernel_command(parser.parse_args(["--render", str(KERNELS / "daigt-train-transformer"),
+                                                     "--out", str(out)])) == 0
+    assert f"next: kaggle kernels push -p {out}" in capsys.readouterr().out
+    code = (out / "daigt_train_transformer.py").read_text()
+    assert "\n    \"max_minutes\": 600,\n" in code and "from daigt_kaggle" not in code
+    folder = tmp_path / "nb"
+    shutil.copytree(NOTEBOOK_DIR, folder)
+    settings = json.loads((folder / kernels.SETTINGS_FILE).read_text())
+    (folder / kernels.SETTINGS_FILE).write_text(json.dumps({**settings, "overrides": ["seed=7"]}))
+    assert kernels.kernel_command(parser.parse_args(["--refresh", str(folder)])) == 0
+    assert f"rewrote {folder / kernels.NOTEBOOK_CODE_FILE}" in capsys.readouterr().out
+    assert "seed=7" in (folder / kernels.NOTEBOOK_CODE_FILE).read_text()
+    assert kernels.kernel_command(parser.parse_args(["--refresh", str(folder)])) == 0
+    assert "every generated kernel is current" in capsys.readouterr().out
+
+
+def rendered_submit_kernel(tmp_path: Path) -> Path:
+    """The submission kernel as Kaggle receives it (settings and helpers rendered in)."""
+    return kernels.write_kernel_folder(tmp_path / "rendered", kernels.KernelSpec()) / kernels.KERNEL_CODE_FILE
+
+
+KERNEL_CODE = sorted(KERNELS.glob("*/*.py")) + [Path(kernel_helpers.__file__)]
+
+
+def imported_top_modules(source: str) -> set[str]:
+    tree = ast.parse(source)
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    return imported | {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.level == 0}
+
+
+@pytest.mark.parametrize("path", KERNEL_CODE + [SANDBOX / "netguard.py", SANDBOX / "netns_boot.py"],
+                         ids=lambda path: path.name)
+def test_kernels_import_only_the_standard_library(path, tmp_path):
+    """A kernel runs before the kit is installed, in whatever the image has: the standard library is all it can rely
+    on (the kit itself it runs as `python -m daigt` after installing it). Its source may import the shared helpers,
+    which Kaggle gets inlined."""
+    source = path.read_text()
+    assert imported_top_modules(source) - sys.stdlib_module_names <= {"daigt_kaggle"}
+    if kernels.has_regions(source):
+        rendered = kernels.rendered_folder(path.parent)[path.name]
+        assert imported_top_modules(rendered) <= sys.stdlib_module_names
+        assert imported_top_modules(source) - sys.stdlib_module_names == {"daigt_kaggle"}
+        assert "daigt_kaggle.kernel_helpers import" in source
+
+
+def test_kernels_and_the_tooling_pass_pyflakes():
+    pytest.importorskip("pyflakes")
+    paths = [*KERNEL_CODE, REPO / "src" / "daigt_kaggle", REPO / "build_dataset.py", REPO / "submit.py"]
+    proc = subprocess.run([sys.executable, "-m", "pyflakes", *map(str, paths)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_training_kernel_checks_every_wheel_against_its_sha256_before_installing():
+    tree = ast.parse((KERNELS / "daigt-train-transformer" / "daigt_train_transformer.py").read_text())
+    [main] = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "main"]
+    lines = {node.func.id: node.lineno for node in ast.walk(main) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
+    assert lines["read_lock"] < lines["verify_wheels"] < lines["install_kit"]
 
 
 @pytest.mark.parametrize("folder", [KERNELS / "daigt-train-transformer", KERNELS / "daigt-probe"], ids=["train-transformer", "probe"])
 def test_gpu_kernel_folders_pass_the_kaggle_cli_and_ask_for_t4x2(kaggle_push, folder):
     request = kaggle_push(folder)
-    assert request["enableGpu"] is True and request["machineShape"] == kk.ACCELERATORS[kk.DEFAULT_GPU] == "NvidiaTeslaT4"
+    assert request["enableGpu"] is True and request["machineShape"] == metadata.ACCELERATORS[metadata.DEFAULT_GPU] == "NvidiaTeslaT4"
     assert request["enableInternet"] is False
     meta = json.loads((folder / "kernel-metadata.json").read_text())
-    kk.check_machine_shape(meta)
+    metadata.check_machine_shape(meta)
 
 
 def notebook_folder(tmp_path: Path, **changes) -> Path:
     out = tmp_path / "nb"
-    kk.write_kernel_folder(out, kk.KernelSpec(owner="alice", slug="daigt-nb-test", kernel_type="notebook"))
+    kernels.write_kernel_folder(out, kernels.KernelSpec(owner="alice", slug="daigt-nb-test", kernel_type="notebook"))
     meta = json.loads((out / "kernel-metadata.json").read_text())
     meta.update(changes)
     (out / "kernel-metadata.json").write_text(json.dumps(meta))
@@ -92,23 +198,23 @@ def test_what_the_real_kaggle_push_rejects_the_kit_rejects_too(kaggle_push, tmp_
         real, ours = "Model instance version must be specified", "model_sources entry 'google/deberta'"
     else:
         folder = notebook_folder(tmp_path)
-        (folder / kk.NOTEBOOK_CODE_FILE).write_text("# %% not a notebook\nprint('hi')\n")
+        (folder / kernels.NOTEBOOK_CODE_FILE).write_text("# %% not a notebook\nprint('hi')\n")
         real, ours = "Expecting value", "is not valid JSON"
     with pytest.raises(ValueError, match=real):  # json.JSONDecodeError is a ValueError
         kaggle_push(folder)
-    with pytest.raises(kk.KaggleMetadataError, match=ours):
-        kk.check_kernel_folder(folder)
+    with pytest.raises(metadata.KaggleMetadataError, match=ours):
+        metadata.check_kernel_folder(folder)
 
 
 def test_accelerator_choices_write_the_machine_shape_the_kaggle_package_knows(tmp_path, kaggle_push, capsys):
     from kaggle.api import kaggle_api_extended as kaggle_ext
 
     parser = argparse.ArgumentParser()
-    kk.add_kernel_arguments(parser)
+    kernels.add_kernel_arguments(parser)
     written = {}
     for choice in ("cpu", "t4x2", "P100"):
         out = tmp_path / choice
-        assert kk.kernel_command(parser.parse_args(["--owner", "alice", "--out", str(out), "--accelerator", choice])) == 0
+        assert kernels.kernel_command(parser.parse_args(["--owner", "alice", "--out", str(out), "--accelerator", choice])) == 0
         written[choice] = kaggle_push(out)
     assert not written["cpu"].get("enableGpu") and "machineShape" not in written["cpu"]
     assert written["t4x2"]["machineShape"] == "NvidiaTeslaT4"
@@ -116,18 +222,18 @@ def test_accelerator_choices_write_the_machine_shape_the_kaggle_package_knows(tm
     err = capsys.readouterr().err
     assert "cudaErrorNoKernelImageForDevice" in err and "'NvidiaTeslaP100' is retired" in err  # ours, then the CLI's
     assert "nvidiateslap100" in kaggle_ext._RETIRED_ACCELERATORS
-    assert kk.kernel_command(parser.parse_args(["--owner", "alice", "--out", str(tmp_path / "x"), "--gpu",
+    assert kernels.kernel_command(parser.parse_args(["--owner", "alice", "--out", str(tmp_path / "x"), "--gpu",
                                                 "--accelerator", "none"])) == 2
-    with pytest.raises(kk.KaggleMetadataError, match="machine_shape is missing"):
-        kk.check_machine_shape({"enable_gpu": True})
+    with pytest.raises(metadata.KaggleMetadataError, match="machine_shape is missing"):
+        metadata.check_machine_shape({"enable_gpu": True})
 
 
-def test_notebook_is_valid_nbformat_and_runs_the_same_code_as_the_script():
+def test_notebook_is_valid_nbformat_and_runs_the_same_code_as_the_rendered_script():
     nbformat = pytest.importorskip("nbformat")
-    notebook = nbformat.read(NOTEBOOK_DIR / kk.NOTEBOOK_CODE_FILE, as_version=4)
+    notebook = nbformat.read(NOTEBOOK_DIR / kernels.NOTEBOOK_CODE_FILE, as_version=4)
     nbformat.validate(notebook)
     code_cells = [c.source for c in notebook.cells if c.cell_type == "code"]
-    script = (SCRIPT_DIR / kk.KERNEL_CODE_FILE).read_text()
+    script = kernels.rendered_folder(SCRIPT_DIR)[kernels.KERNEL_CODE_FILE]  # the same placeholder settings
     assert len(code_cells) >= 4
     assert all(cell in script for cell in code_cells)
     ast.parse("\n\n".join(code_cells))
@@ -135,13 +241,13 @@ def test_notebook_is_valid_nbformat_and_runs_the_same_code_as_the_script():
 
 
 def test_kernel_sets_offline_switches_before_any_import_of_hf_libraries():
-    tree = ast.parse((SCRIPT_DIR / kk.KERNEL_CODE_FILE).read_text())
+    tree = ast.parse((SCRIPT_DIR / kernels.KERNEL_CODE_FILE).read_text())
     env_sets = [n for n in ast.walk(tree) if isinstance(n, ast.Subscript) and getattr(n.slice, "value", None) in
                 ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")]
     assert len(env_sets) == 2
     imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
     assert not any("transformers" in ast.dump(n) or "tokenizers" in ast.dump(n) for n in imports)
-    assert "TOKENIZERS_PARALLELISM" in (SCRIPT_DIR / kk.KERNEL_CODE_FILE).read_text()
+    assert "TOKENIZERS_PARALLELISM" in (SCRIPT_DIR / kernels.KERNEL_CODE_FILE).read_text()
 
 
 def test_shipped_config_loads_with_the_engine():
@@ -151,24 +257,25 @@ def test_shipped_config_loads_with_the_engine():
 
 def test_kernel_command_writes_a_folder_for_the_users_own_owner_and_slug(tmp_path, kaggle_push, capsys):
     parser = argparse.ArgumentParser()
-    kk.add_kernel_arguments(parser)
+    kernels.add_kernel_arguments(parser)
     out = tmp_path / "mine"
     args = parser.parse_args(["--owner", "alice", "--slug", "alice-daigt-run", "--out", str(out),
                               "--train-dataset", "bob/more-essays", "--set", "features.min_df=2", "--gpu"])
-    assert kk.kernel_command(args) == 0
+    assert kernels.kernel_command(args) == 0
     request = kaggle_push(out)
-    meta = kk.check_kernel_folder(out)
+    meta = metadata.check_kernel_folder(out)
     assert meta["id"] == request["slug"] == "alice/alice-daigt-run"
     assert meta["dataset_sources"] == request["datasetDataSources"] == ["alice/daigt-kit", "bob/more-essays"]
     assert meta["enable_gpu"] is True and meta["enable_internet"] is False
     assert request["enableGpu"] is True and request["machineShape"] == "NvidiaTeslaT4"  # --gpu = T4 x2
-    source = (out / kk.KERNEL_CODE_FILE).read_text()
-    assert 'KIT_DATASET = "alice/daigt-kit"' in source and '["features.min_df=2"]' in source
+    source = (out / kernels.KERNEL_CODE_FILE).read_text()
+    assert '"kit_dataset": "alice/daigt-kit",' in source and '"overrides": [\n        "features.min_df=2"\n    ]' in source
+    assert json.loads((out / kernels.SETTINGS_FILE).read_text())["overrides"] == ["features.min_df=2"]
     assert "kaggle kernels push -p" in capsys.readouterr().out
     # Re-running updates in place and keeps files the user added.
     (out / "notes.txt").write_text("mine")
     args = parser.parse_args(["--owner", "alice", "--slug", "alice-daigt-run", "--out", str(out), "--dataset", "alice/kit-v2"])
-    assert kk.kernel_command(args) == 0
+    assert kernels.kernel_command(args) == 0
     assert json.loads((out / "kernel-metadata.json").read_text())["dataset_sources"][0] == "alice/kit-v2"
     assert (out / "notes.txt").read_text() == "mine"
 
@@ -179,13 +286,14 @@ def test_kernel_command_writes_a_folder_for_the_users_own_owner_and_slug(tmp_pat
      (["--title", "Something Else"], "resolves to slug"),
      (["--dataset", "no-owner"], "expected 'owner/slug'"),
      (["--set", "features.min_df=two"], "--set: command line: features.min_df: expected int"),
-     (["--set", "guard.no_such_field=1"], "unknown field 'guard.no_such_field'")],
+     (["--set", "guard.no_such_field=1"], "unknown field 'guard.no_such_field'"),
+     (["--set", "ensemble.sgd.loss=hinge"], "--set: command line: ensemble.sgd.loss = 'hinge' is not allowed")],
 )
 def test_kernel_command_rejects_what_kaggle_would_reject(tmp_path, capsys, argv, message):
     parser = argparse.ArgumentParser()
-    kk.add_kernel_arguments(parser)
+    kernels.add_kernel_arguments(parser)
     args = parser.parse_args(["--owner", "alice", "--out", str(tmp_path / "k"), *argv])
-    assert kk.kernel_command(args) == 2
+    assert kernels.kernel_command(args) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "k" / "kernel-metadata.json").exists()
 
@@ -193,8 +301,8 @@ def test_kernel_command_rejects_what_kaggle_would_reject(tmp_path, capsys, argv,
 def test_kernel_command_needs_an_owner(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
     parser = argparse.ArgumentParser()
-    kk.add_kernel_arguments(parser)
-    assert kk.kernel_command(parser.parse_args(["--out", str(tmp_path)])) == 2
+    kernels.add_kernel_arguments(parser)
+    assert kernels.kernel_command(parser.parse_args(["--out", str(tmp_path)])) == 2
     assert "--owner" in capsys.readouterr().err
 
 
@@ -208,8 +316,8 @@ def test_dataset_metadata_rules_match_the_kaggle_cli(change, message):
     meta = {"title": "DAIGT Kit offline wheels", "id": "me/daigt-kit", "licenses": [{"name": "other"}], **change}
     if change.get("id") == "me/tiny":
         meta["id"] = "me/tiny"
-    with pytest.raises(kk.KaggleMetadataError, match=message.replace("(", r"\(")):
-        kk.check_dataset_metadata(meta)
+    with pytest.raises(metadata.KaggleMetadataError, match=message.replace("(", r"\(")):
+        metadata.check_dataset_metadata(meta)
 
 
 # The licence names of dataset-metadata.json, as the kaggle-api documents them (docs/datasets_metadata.md,
@@ -226,39 +334,52 @@ DOCUMENTED_METADATA_LICENSES = {
 def test_licences_are_the_metadata_names_not_the_list_filter_names():
     from kaggle.api.kaggle_api_extended import KaggleApi
 
-    assert set(kk.DATASET_LICENSES) == DOCUMENTED_METADATA_LICENSES
+    assert set(metadata.DATASET_LICENSES) == DOCUMENTED_METADATA_LICENSES
     filters = set(KaggleApi.valid_dataset_license_names) - {"other"}  # all, cc, gpl, odb: search filters only
-    assert filters and not filters & set(kk.DATASET_LICENSES)
+    assert filters and not filters & set(metadata.DATASET_LICENSES)
     for name in sorted(filters):
-        with pytest.raises(kk.KaggleMetadataError, match="not one Kaggle accepts"):
-            kk.dataset_metadata("me", "daigt-kit", "DAIGT Kit offline wheels", license_name=name)
-    assert kk.dataset_metadata("me", "daigt-kit", "DAIGT Kit offline wheels")["licenses"] == [{"name": "other"}]
+        with pytest.raises(metadata.KaggleMetadataError, match="not one Kaggle accepts"):
+            metadata.dataset_metadata("me", "daigt-kit", "DAIGT Kit offline wheels", license_name=name)
+    assert metadata.dataset_metadata("me", "daigt-kit", "DAIGT Kit offline wheels")["licenses"] == [{"name": "other"}]
 
 
 def test_kernel_reports_a_missing_input_with_the_fix(tmp_path):
-    (tmp_path / "input" / kk.COMPETITION).mkdir(parents=True)
-    (tmp_path / "input" / kk.COMPETITION / "test_essays.csv").write_text("id,prompt_id,text\n")
-    env = {**os.environ, kk.ROOT_ENV: str(tmp_path)}
-    proc = subprocess.run([sys.executable, str(SCRIPT_DIR / kk.KERNEL_CODE_FILE)], env=env, capture_output=True, text=True)
+    script = rendered_submit_kernel(tmp_path)
+    (tmp_path / "input" / metadata.COMPETITION).mkdir(parents=True)
+    (tmp_path / "input" / metadata.COMPETITION / "test_essays.csv").write_text("id,prompt_id,text\n")
+    env = {**os.environ, kernel_helpers.ROOT_ENV: str(tmp_path)}
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
     assert proc.returncode == 1
-    assert f"/{kk.KIT_DATASET_SLUG}' not found under {tmp_path / 'input'}" in proc.stderr
-    assert f"{tmp_path / 'input' / 'datasets' / kk.OWNER_PLACEHOLDER / kk.KIT_DATASET_SLUG}" in proc.stderr
+    assert f"/{metadata.KIT_DATASET_SLUG}' not found under {tmp_path / 'input'}" in proc.stderr
+    assert f"{tmp_path / 'input' / 'datasets' / metadata.OWNER_PLACEHOLDER / metadata.KIT_DATASET_SLUG}" in proc.stderr
     assert "dataset_sources" in proc.stderr
 
 
-def test_kaggle_kit_imports_with_the_standard_library_only():
-    """build_dataset.py and submit.py import it on a machine that has only Python and pip."""
-    code = "import sys; sys.path.insert(0, 'src'); import daigt.kaggle_kit; print(sorted(m for m in sys.modules if m.split('.')[0] in {'numpy', 'pandas', 'sklearn'}))"
+def test_the_tooling_imports_with_the_standard_library_only():
+    """build_dataset.py and submit.py run on a machine that has only Python and pip (-S: no site-packages)."""
+    modules = "daigt_kaggle.dataset, daigt_kaggle.dryrun, daigt_kaggle.kernels, daigt_kaggle.publish"
+    code = (f"import sys; sys.path.insert(0, 'src'); import {modules}; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'numpy', 'pandas', 'sklearn', 'kaggle', 'nbformat'}))")
     proc = subprocess.run([sys.executable, "-S", "-c", code], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"
+    sources = [*(REPO / "src" / "daigt_kaggle").rglob("*.py"), REPO / "build_dataset.py", REPO / "submit.py"]
+    assert not [path for path in sources if "pip._vendor" in path.read_text()]  # the public packaging, or none
+
+
+def test_the_library_never_imports_the_tooling():
+    imports = [node for path in (REPO / "src" / "daigt").rglob("*.py") for node in ast.walk(ast.parse(path.read_text()))
+               if isinstance(node, (ast.Import, ast.ImportFrom))]
+    names = {alias.name for node in imports if isinstance(node, ast.Import) for alias in node.names}
+    names |= {node.module for node in imports if isinstance(node, ast.ImportFrom) and node.module}
+    assert not {name for name in names if name.split(".")[0] == "daigt_kaggle"}
 
 
 def test_unpinned_manifest_line_is_rejected_with_its_line_number(tmp_path):
     manifest = tmp_path / "m.txt"
     manifest.write_text("# image\nnumpy==1.26.4\npandas>=2\n")
-    with pytest.raises(kk.KaggleMetadataError, match=r"m.txt:3: 'pandas>=2' is not pinned"):
-        kk.read_manifest_lines(manifest)
+    with pytest.raises(metadata.KaggleMetadataError, match=r"m.txt:3: 'pandas>=2' is not pinned"):
+        metadata.read_manifest_lines(manifest)
 
 
 def test_kernel_finds_wheels_in_a_folder_that_arrived_zipped(tmp_path):
@@ -275,9 +396,9 @@ def test_kernel_finds_wheels_in_a_folder_that_arrived_zipped(tmp_path):
         bundle.writestr("tiny-1.0-py3-none-any.whl", wheel_bytes)
     lock = {"wheels": [{"file": "wheels/tiny-1.0-py3-none-any.whl", "name": "tiny", "version": "1.0",
                         "sha256": hashlib.sha256(wheel_bytes).hexdigest()}]}
-    code = (f"import json, runpy; from pathlib import Path; ns = runpy.run_path({str(SCRIPT_DIR / kk.KERNEL_CODE_FILE)!r}, "
-            f"run_name='kernel'); print(json.dumps([str(p) for p in ns['verify_wheels'](Path({str(kit)!r}), {lock!r})]))")
-    env = {**os.environ, kk.ROOT_ENV: str(tmp_path), "TMPDIR": str(tmp_path / "tmp")}
+    code = (f"import json, runpy; from pathlib import Path; ns = runpy.run_path({str(rendered_submit_kernel(tmp_path))!r}, "
+            f"run_name='kernel'); print(json.dumps([str(p) for p in ns['verify_wheels'](Path({str(kit)!r}), {lock!r}, 'me/daigt-kit')]))")
+    env = {**os.environ, kernel_helpers.ROOT_ENV: str(tmp_path), "TMPDIR": str(tmp_path / "tmp")}
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     [folder] = map(Path, json.loads(proc.stdout.strip().splitlines()[-1]))
@@ -288,24 +409,18 @@ def test_kernel_finds_wheels_in_a_folder_that_arrived_zipped(tmp_path):
     assert proc.returncode == 1 and "does not match its sha256" in proc.stderr
 
 
-def load_kernel(path: Path, root: Path, name: str = "daigt_submit_kernel"):
-    import importlib.util
-
-    os.environ[kk.ROOT_ENV] = str(root)
-    try:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        del os.environ[kk.ROOT_ENV]
-    return module
-
-
 @pytest.fixture
 def kernel(tmp_path, monkeypatch):
+    """The submission kernel's source loaded as a module, its /kaggle root at tmp_path for the whole test."""
+    import importlib.util
+
     for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "TOKENIZERS_PARALLELISM"):
         monkeypatch.setenv(key, os.environ.get(key, "1"))  # the kernel sets them; restore after the test
-    return load_kernel(SCRIPT_DIR / kk.KERNEL_CODE_FILE, tmp_path)
+    monkeypatch.setenv(kernel_helpers.ROOT_ENV, str(tmp_path))
+    spec = importlib.util.spec_from_file_location("daigt_submit_kernel", SCRIPT_DIR / kernels.KERNEL_CODE_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
@@ -362,7 +477,7 @@ def test_kernel_uses_a_transformer_only_with_a_gpu_or_when_the_config_allows_the
     for fold in ("fold_0", "fold_1"):
         (run / fold).mkdir(parents=True)
         (run / fold / "daigt_transformer.json").write_text("{}")
-    lock_path = tmp_path / "kit" / kk.LOCK_FILE
+    lock_path = tmp_path / "kit" / kernel_helpers.LOCK_FILE
     config = {"transformer": {"model_dir": "", "allow_cpu": False}}
     gpus, how = kernel.gpu_count()  # the real probe: this machine's torch is a CPU build
     assert gpus == 0 and how == "torch.cuda"
@@ -377,21 +492,6 @@ def test_kernel_uses_a_transformer_only_with_a_gpu_or_when_the_config_allows_the
     monkeypatch.setattr(kernel, "gpu_count", lambda: (2, "torch.cuda"))  # no GPU here: the decision on its own
     assert kernel.transformer_settings(configured, lock_path, {}) == []
     assert "transformer /data/x: USED: 2 GPU(s) (torch.cuda)" in capsys.readouterr().out
-
-
-def test_training_kernel_carries_the_submission_kernels_helpers_unchanged():
-    import ast
-
-    def functions(path):
-        source = path.read_text()
-        return {node.name: ast.get_source_segment(source, node) for node in ast.parse(source).body
-                if isinstance(node, ast.FunctionDef)}
-
-    submit = functions(SCRIPT_DIR / kk.KERNEL_CODE_FILE)
-    train = functions(KERNELS / "daigt-train-transformer" / "daigt_train_transformer.py")
-    shared = ("find_source", "sha256", "read_lock", "unpacked_archives", "verify_wheels", "hashed_requirements",
-              "install_kit", "checked_utf8", "non_utf8_message")
-    assert {name: train.get(name) for name in shared} == {name: submit[name] for name in shared}
 
 
 def test_submission_kernel_finds_an_attached_transformer_output(tmp_path, monkeypatch):
@@ -437,14 +537,15 @@ def test_kernel_installs_only_wheels_the_lock_pins_by_hash(tmp_path):
                 "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
                for name, path in (("daigtkitdemo", tiny_wheel(wheels, "daigtkitdemo", "extrademo")),
                                   ("extrademo", tiny_wheel(wheels, "extrademo")))]
+    script = rendered_submit_kernel(tmp_path)
     env = tmp_path / "env"  # pip comes from the base interpreter (quicker than a venv with its own pip)
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(env)], check=True)
     code = ("import json, runpy, sys; ns = runpy.run_path(sys.argv[1], run_name='kernel'); "
             "ns['install_kit'](json.loads(sys.argv[2]), [sys.argv[3]])")
-    run_env = {**os.environ, kk.ROOT_ENV: str(tmp_path), "PIP_CONFIG_FILE": os.devnull, "TMPDIR": str(tmp_path)}
+    run_env = {**os.environ, kernel_helpers.ROOT_ENV: str(tmp_path), "PIP_CONFIG_FILE": os.devnull, "TMPDIR": str(tmp_path)}
 
     def install(lock):
-        return subprocess.run([str(env / "bin" / "python"), "-c", code, str(SCRIPT_DIR / kk.KERNEL_CODE_FILE),
+        return subprocess.run([str(env / "bin" / "python"), "-c", code, str(script),
                                json.dumps(lock), str(wheels)], env=run_env, capture_output=True, text=True)
 
     proc = install({"install": ["daigtkitdemo==1.0"], "wheels": entries[:1]})

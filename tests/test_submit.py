@@ -1,4 +1,5 @@
-"""submit.py: the offline dry-run, end to end on the embedded sample, and the failures it must catch.
+"""submit.py (daigt_kaggle.dryrun): the offline dry-run, end to end on the embedded sample, and the failures it
+must catch.
 
 The full run uses a bare interpreter (a venv with nothing but pip), as on a fresh machine. Wheels come from
 the shared cache (wheels/) and the image stand-in is cached in dist/dryrun/, so only a cold CI run downloads.
@@ -14,12 +15,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-import build_dataset as bd  # noqa: E402
-import submit  # noqa: E402
-from daigt import kaggle_kit as kk  # noqa: E402
+from daigt_kaggle import dataset as bd
+from daigt_kaggle import dryrun, kernel_helpers, kernels, metadata
 
+REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
 HOST = "%d.%d" % sys.version_info[:2]
 
@@ -156,7 +155,7 @@ def test_kernel_that_writes_into_the_read_only_input_fails_the_dry_run(tmp_path)
     [(["--competition-dir", "/nonexistent"], "--competition-dir /nonexistent: not a directory"),
      (["--competition-dir", str(SAMPLE)], "no test_essays.csv; point it at the competition's files"),
      (["--external-dir", "/nonexistent"], "--external-dir /nonexistent: not a directory"),
-     (["--kernel", "/nonexistent.py"], "--kernel /nonexistent.py: no such file; generate one with `daigt kernel"),
+     (["--kernel", "/nonexistent.py"], "--kernel /nonexistent.py: no such file; generate one with `python build_dataset.py kernel"),
      (["--dataset", str(SAMPLE)], f"--dataset {SAMPLE}: no daigt-kit.lock there"),
      (["--labels", "/nonexistent.csv"], "--labels /nonexistent.csv: no such file")],
 )
@@ -167,30 +166,30 @@ def test_a_bad_path_option_fails_at_once_naming_the_option(argv, message):
     assert "[build_dataset]" not in proc.stdout and "--keep" not in proc.stdout + proc.stderr  # nothing built or staged
 
 
-@pytest.mark.parametrize("layout", submit.LAYOUTS)
+@pytest.mark.parametrize("layout", dryrun.LAYOUTS)
 def test_the_kernel_resolves_its_inputs_in_a_staged_tree_of_either_layout(tmp_path, layout, monkeypatch):
     kit = tmp_path / "kit"
     kit.mkdir()
-    (kit / kk.LOCK_FILE).write_text("{}")
-    opts = submit.Options(layout=layout, external_dirs=[SAMPLE / "daigt-external", SAMPLE / "daigt-external"])
+    (kit / kernel_helpers.LOCK_FILE).write_text("{}")
+    opts = dryrun.Options(layout=layout, external_dirs=[SAMPLE / "daigt-external", SAMPLE / "daigt-external"])
     root = tmp_path / "kaggle"
-    paths = submit.stage_tree(opts, kit, root)
+    paths = dryrun.stage_tree(opts, kit, root)
     expected = {"current": ["input/competitions/llm-detect-ai-generated-text",
                             "input/datasets/thedrcat/daigt-v2-train-dataset", "input/datasets/your-kaggle-username/daigt-external",
                             "input/datasets/your-kaggle-username/daigt-kit"],
                 "legacy": ["input/daigt-external", "input/daigt-kit", "input/daigt-v2-train-dataset",
                            "input/llm-detect-ai-generated-text"]}[layout]
-    assert submit.staged_inputs(root) == expected
-    monkeypatch.setenv(kk.ROOT_ENV, str(root))
+    assert dryrun.staged_inputs(root) == expected
+    monkeypatch.setenv(kernel_helpers.ROOT_ENV, str(root))
     import runpy
 
-    kernel = runpy.run_path(str(submit.DEFAULT_KERNEL), run_name="kernel")
+    kernel = runpy.run_path(str(dryrun.DEFAULT_KERNEL), run_name="kernel")
     for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
         monkeypatch.setenv(key, "1")  # the kernel set them in this process; monkeypatch restores them
-    assert kernel["find_source"](kk.COMPETITION, "test_essays.csv", kind="competitions") == paths["competition"]
-    assert kernel["find_source"](f"{kk.OWNER_PLACEHOLDER}/{kk.KIT_DATASET_SLUG}", kk.LOCK_FILE) == paths["kit"]
+    assert kernel["find_source"](metadata.COMPETITION, "test_essays.csv", kind="competitions") == paths["competition"]
+    assert kernel["find_source"](f"{metadata.OWNER_PLACEHOLDER}/{metadata.KIT_DATASET_SLUG}", kernel_helpers.LOCK_FILE) == paths["kit"]
     train_dir = {"current": "input/datasets/thedrcat/daigt-v2-train-dataset", "legacy": "input/daigt-v2-train-dataset"}
-    assert kernel["training_files"]([kk.TRAIN_DATASET]) == [root / train_dir[layout] / "train.csv"]
+    assert kernel["training_files"]([metadata.TRAIN_DATASET]) == [root / train_dir[layout] / "train.csv"]
 
 
 def test_commit_run_placeholder_rehearses_the_scoring_run_in_the_legacy_layout(tmp_path):
@@ -198,18 +197,18 @@ def test_commit_run_placeholder_rehearses_the_scoring_run_in_the_legacy_layout(t
     essays standing in as test, then still writes the 0.5 placeholder."""
     import pandas as pd
 
-    competition = tmp_path / kk.COMPETITION
-    shutil.copytree(SAMPLE / kk.COMPETITION, competition)
-    test = pd.read_csv(SAMPLE / kk.COMPETITION / "test_essays.csv", dtype=str).head(3)
+    competition = tmp_path / metadata.COMPETITION
+    shutil.copytree(SAMPLE / metadata.COMPETITION, competition)
+    test = pd.read_csv(SAMPLE / metadata.COMPETITION / "test_essays.csv", dtype=str).head(3)
     test.to_csv(competition / "test_essays.csv", index=False)
     test[["id"]].assign(generated=0.5).to_csv(competition / "sample_submission.csv", index=False)
     kernel_dir = tmp_path / "kernel"
-    written = subprocess.run([sys.executable, "-m", "daigt", "kernel", "--owner", kk.OWNER_PLACEHOLDER, "--out",
+    written = subprocess.run([sys.executable, str(REPO / "build_dataset.py"), "kernel", "--owner", metadata.OWNER_PLACEHOLDER, "--out",
                               str(kernel_dir), "--set", "guard.rehearsal_rows=40", "--set", "data.max_train_rows=300"],
                              capture_output=True, text=True)
     assert written.returncode == 0, written.stderr
     proc = run_submit(sys.executable, "--competition-dir", competition, "--layout", "legacy",
-                      "--kernel", kernel_dir / kk.KERNEL_CODE_FILE)
+                      "--kernel", kernel_dir / kernels.KERNEL_CODE_FILE)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
     assert "(legacy layout): input/daigt-kit, input/daigt-v2-train-dataset, input/llm-detect-ai-generated-text" in out
@@ -228,16 +227,16 @@ def _image(tmp_path: Path, python: str) -> Path:
 
 def test_image_option_takes_the_images_manifest_and_python(tmp_path, capsys):
     same = _image(tmp_path, HOST)
-    assert submit.parse_args(["--image", str(same)]).manifest == same
-    assert submit.image_interpreter(str(same)) is None  # already the image's Python: no re-run
+    assert dryrun.parse_args(["--image", str(same)]).manifest == same
+    assert dryrun.image_interpreter(str(same)) is None  # already the image's Python: no re-run
     other = next(v for v in bd.PYTHONS if v != HOST)
     try:
-        found = submit.image_interpreter(str(_image(tmp_path, other)))
-    except submit.UsageError as exc:
+        found = dryrun.image_interpreter(str(_image(tmp_path, other)))
+    except dryrun.UsageError as exc:
         assert f"Python {other}" in str(exc) and "pyenv install" in str(exc)
     else:
         version = subprocess.run([found, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                                  capture_output=True, text=True, check=True).stdout.strip()
         assert version == other
-    assert submit.main(["--image", "no-such-image"]) == 2
+    assert dryrun.main(["--image", "no-such-image"]) == 2
     assert "known images" in capsys.readouterr().err

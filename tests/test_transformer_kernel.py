@@ -19,7 +19,7 @@ def kaggle_api():
     return pytest.importorskip("kaggle").api
 
 
-def test_kernel_metadata_passes_the_kaggle_cli_checks(kaggle_api):
+def test_kernel_metadata_passes_the_kaggle_cli_checks(kaggle_api, monkeypatch):
     from slugify import slugify
 
     meta = json.loads((FOLDER / "kernel-metadata.json").read_text())
@@ -30,26 +30,25 @@ def test_kernel_metadata_passes_the_kaggle_cli_checks(kaggle_api):
         kaggle_api.validate_dataset_string(source)
     assert meta["enable_gpu"] is True and meta["enable_internet"] is False
     assert (FOLDER / meta["code_file"]).is_file()
-    script = load_script(FOLDER / meta["code_file"], Path("/nonexistent"))
+    monkeypatch.setenv("DAIGT_KAGGLE_ROOT", "/nonexistent")
+    script = load_script(FOLDER / meta["code_file"])
     assert {script.KIT_DATASET, *script.TRAIN_DATASETS, script.MODEL_DATASET} == set(meta["dataset_sources"])
 
 
-def load_script(path: Path, root: Path):
-    os.environ["DAIGT_KAGGLE_ROOT"] = str(root)
-    try:
-        spec = importlib.util.spec_from_file_location("daigt_train_transformer_kernel", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    finally:
-        del os.environ["DAIGT_KAGGLE_ROOT"]
+def load_script(path: Path):
+    spec = importlib.util.spec_from_file_location("daigt_train_transformer_kernel", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
     return module
 
 
 @pytest.fixture
 def kernel(tmp_path, monkeypatch):
+    """The kernel's source loaded as a module, its /kaggle root at tmp_path/kaggle for the whole test."""
     for key in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "TOKENIZERS_PARALLELISM"):
         monkeypatch.setenv(key, os.environ.get(key, "1"))  # the script sets them; restore after the test
-    return load_script(FOLDER / "daigt_train_transformer.py", tmp_path / "kaggle")
+    monkeypatch.setenv("DAIGT_KAGGLE_ROOT", str(tmp_path / "kaggle"))
+    return load_script(FOLDER / "daigt_train_transformer.py")
 
 
 def test_kernel_finds_inputs_and_builds_a_command_the_daigt_parser_accepts(kernel, tmp_path, monkeypatch):
@@ -69,12 +68,12 @@ def test_kernel_finds_inputs_and_builds_a_command_the_daigt_parser_accepts(kerne
 
     from daigt.cli import build_parser
 
-    monkeypatch.setattr(kernel, "gpu_count", lambda: 0)
+    monkeypatch.setattr(kernel, "gpu_count", lambda: (0, "torch.cuda"))
     command, gpus = kernel.train_command(model, [data / "train_v2_drcat_02.csv"], resume=True)
     assert gpus == 0 and command[1:3] == ["-m", "daigt"]
     args = build_parser().parse_args(command[3:])
     assert args.resume and args.model_dir == str(model) and args.n_folds == 5 and args.max_minutes == kernel.MAX_MINUTES
-    monkeypatch.setattr(kernel, "gpu_count", lambda: 2)
+    monkeypatch.setattr(kernel, "gpu_count", lambda: (2, "torch.cuda"))
     command, gpus = kernel.train_command(model, [data / "train_v2_drcat_02.csv"], resume=False)
     assert "launch" in command and command[command.index("--num_processes") + 1] == "2"
     assert command[command.index("-m", command.index("launch")) + 1] == "daigt"

@@ -1,30 +1,32 @@
 """DAIGT Kit: fine-tune a DeBERTa-v3 detector on Kaggle GPUs (internet off), prompt-grouped k-fold.
 
-Installs the kit from the attached kit dataset with `pip --no-index --require-hashes`, finds the attached training CSVs and the
-DeBERTa-v3 checkpoint directory, and runs `daigt train-transformer` for the folds in TRAIN_ARGS, on every
+Installs the kit from the attached kit dataset with `pip --no-index --require-hashes` (every wheel checked
+against its sha256 first), finds the attached training CSVs and the DeBERTa-v3 checkpoint directory, and runs `daigt train-transformer` for the folds in TRAIN_ARGS, on every
 GPU of the session (`accelerate launch` with one process per GPU on a T4 x2 session). Checkpoints
 (fold_<k>/), out-of-fold predictions (oof.csv) and fold scores (scores.json) go to /kaggle/working/transformer:
 make a dataset from this kernel's output and set `transformer.model_dir` of the submission kernel to it.
 
 Long runs: MAX_MINUTES stops training with its state saved before Kaggle's session limit. To continue, attach
-this kernel's previous version as an input (kernel_sources) and set RESUME_KERNEL to it: its output is copied
+this kernel's previous version as an input (kernel_sources) and set resume_kernel in kernel-settings.json to it: its output is copied
 back and training resumes at the saved step; finished folds are skipped. Set DAIGT_KAGGLE_ROOT to run the
 script on a local copy of the /kaggle tree.
 """
 
 # %% Settings
-KIT_DATASET = "your-kaggle-username/daigt-kit"
-TRAIN_DATASETS = ["thedrcat/daigt-v2-train-dataset"]
-MODEL_DATASET = "your-kaggle-username/deberta-v3-base"  # a Hugging Face snapshot: config.json, weights, spm.model
-RESUME_KERNEL = ""  # e.g. "your-kaggle-username/daigt-train-transformer" (attached as a kernel source)
-MAX_MINUTES = 10 * 60  # training time in this session; the state is saved when it runs out
-TRAIN_ARGS = [
-    "--n-folds", "5", "--folds", "0", "1", "2", "3", "4",
-    "--head", "mean", "--max-length", "512", "--epochs", "1",
-    "--batch-size", "8", "--grad-accum", "2", "--eval-batch-size", "32",
-    "--lr-encoder", "2e-5", "--lr-head", "1e-3", "--scheduler", "cosine", "--warmup-ratio", "0.1",
-    "--eval-every", "500", "--precision", "auto",
-]
+# From kernel-settings.json beside this file. Kaggle receives the code file alone, so the code that
+# `python build_dataset.py kernel --render` writes for Kaggle carries the values themselves in this region.
+# <daigt:settings>
+import json
+from pathlib import Path
+
+SETTINGS = json.loads(Path(__file__).with_name("kernel-settings.json").read_text(encoding="utf-8"))
+# </daigt:settings>
+KIT_DATASET = SETTINGS["kit_dataset"]
+TRAIN_DATASETS = SETTINGS["train_datasets"]
+MODEL_DATASET = SETTINGS["model_dataset"]  # a Hugging Face snapshot: config.json, weights, spm.model
+RESUME_KERNEL = SETTINGS["resume_kernel"]  # e.g. "your-kaggle-username/daigt-train-transformer" (a kernel source)
+MAX_MINUTES = SETTINGS["max_minutes"]  # training time in this session; the state is saved when it runs out
+TRAIN_ARGS = SETTINGS["train_args"]  # options of `daigt train-transformer`
 
 # %% Offline switches: set before anything imports the Hugging Face libraries
 import os
@@ -33,177 +35,27 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import codecs
+# %% Helpers shared by the kit's kernels
+# From src/daigt_kaggle/kernel_helpers.py; the code written for Kaggle carries its text in this region.
+# <daigt:helpers>
+try:
+    from daigt_kaggle.kernel_helpers import (LOCK_FILE, checked_utf8, find_source, gpu_count, install_kit, kaggle_dir,
+                                             read_lock, say, verify_wheels)
+except ModuleNotFoundError:
+    raise SystemExit("this is the kernel's source: run or push the kernel that `python build_dataset.py kernel "
+                     "--render` writes (dist/kernels/), which carries its helpers and settings") from None
+# </daigt:helpers>
+
+# %% Training
 import csv
-import hashlib
-import json
-import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import zipfile
-from pathlib import Path
 
-ROOT = Path(os.environ.get("DAIGT_KAGGLE_ROOT", "/kaggle"))
-INPUT = ROOT / "input"
-WORKING = ROOT / "working"
-OUT_DIR = WORKING / "transformer"
-LOCK_FILE = "daigt-kit.lock"
+OUT_DIR = kaggle_dir("working") / "transformer"
 
 
-def say(message):
-    print(f"[daigt-train-transformer] {message}", flush=True)
-
-
-# %% Helpers copied from the submission kernel (kernels/daigt-submit; a test keeps them identical)
-def find_source(ref, marker, kind="datasets"):
-    """The folder of the attached input `ref` ("owner/slug"; a competition is its "slug") holding `marker`.
-
-    Current kernels mount inputs at /kaggle/input/competitions/<slug>, /kaggle/input/datasets/<owner>/<slug> and
-    /kaggle/input/notebooks/<owner>/<slug>; older ones at /kaggle/input/<slug>. The exact mount wins; else a folder
-    named <slug> up to four levels down, of the same owner where the layout tells it. Two candidates are an error:
-    with two attached datasets of one slug, taking the first in sort order could train on the wrong data."""
-    owner, _, slug = ref.rpartition("/")
-    for path in (INPUT / kind / owner / slug if owner else INPUT / kind / slug, INPUT / slug):
-        if path.is_dir() and any(path.rglob(marker)):
-            return path
-    found = [path for depth in range(1, 5) for path in sorted(INPUT.glob("/".join(["*"] * depth)))
-             if path.name == slug and path.is_dir() and any(path.rglob(marker))]
-    found = [path for path in found if not any(other in path.parents for other in found)]
-    owned = [path for path in found if owner and path.parent.name == owner]
-    found = owned or found
-    if len(found) > 1:
-        raise SystemExit(f"input {ref!r} is ambiguous: {len(found)} attached folders named {slug!r} hold {marker}: "
-                         + ", ".join(map(str, found)) + "; detach all but one (kernel-metadata.json or 'Add Input'), "
-                         "or name the one you mean as owner/slug")
-    if found:
-        if owner and found[0].parent.name != owner and found[0].parent != INPUT:
-            say(f"NOTE: {ref!r} is not attached; using {found[0]}, the only attached folder named {slug!r}")
-        return found[0]
-    hint = "competition_sources" if kind == "competitions" else f"{kind[:-1]}_sources"
-    raise SystemExit(f"input {ref!r} not found under {INPUT} (looked for {INPUT / kind / ref}, {INPUT / slug} and any "
-                     f"folder {slug!r} containing {marker}): attach it to the kernel ({hint} in kernel-metadata.json, "
-                     "or 'Add Input' on Kaggle)")
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def read_lock(kit_dir):
-    locks = sorted(kit_dir.rglob(LOCK_FILE))
-    if not locks:
-        raise SystemExit(f"{kit_dir}: no {LOCK_FILE}; is {KIT_DATASET!r} a dataset built by build_dataset.py?")
-    lock = json.loads(locks[0].read_text(encoding="utf-8"))
-    built_for = lock["target"]["python"]
-    if built_for != "%d.%d" % sys.version_info[:2]:
-        say(f"WARNING: the kit dataset was built for Python {built_for} but this image runs "
-            f"{sys.version.split()[0]}; if the install fails, rebuild it with `python build_dataset.py --python "
-            + "%d.%d`" % sys.version_info[:2])
-    return locks[0], lock
-
-
-def unpacked_archives(kit_dir):
-    """`kaggle datasets create -r zip` uploads folders as zip files and Kaggle unpacks them; should an archive
-    arrive packed, unpack it into a fresh private folder (a fixed /tmp path could be prepared by someone else)."""
-    target = Path(tempfile.mkdtemp(prefix="daigt-kit-unpacked-"))
-    for archive in sorted(kit_dir.rglob("*.zip")):
-        say(f"unpacking {archive} into {target}")
-        with zipfile.ZipFile(archive) as bundle:
-            bundle.extractall(target / archive.stem)
-    return target
-
-
-def verify_wheels(kit_dir, lock):
-    """Every wheel in the lock must be in the dataset, unchanged; returns the folders to install from."""
-    present = {path.name: path for path in kit_dir.rglob("*.whl")}
-    if any(entry["file"].split("/")[-1] not in present for entry in lock["wheels"]):
-        present.update({path.name: path for path in unpacked_archives(kit_dir).rglob("*.whl")})
-    for entry in lock["wheels"]:
-        name = entry["file"].split("/")[-1]
-        if name not in present:
-            raise SystemExit(f"wheel {name} ({entry['name']} {entry['version']}) listed in {LOCK_FILE} is missing from "
-                             f"the dataset {KIT_DATASET!r}: rebuild it with `python build_dataset.py` and upload a new "
-                             f"version (`kaggle datasets version -p DIR -r zip -m MSG`)")
-        if sha256(present[name]) != entry["sha256"]:
-            raise SystemExit(f"wheel {name} in the dataset does not match its sha256 in {LOCK_FILE}: the upload is "
-                             f"corrupt or stale; rebuild the dataset and upload a new version")
-    return sorted({path.parent for path in present.values()})
-
-
-def hashed_requirements(lock, folder):
-    """A requirements file pinning every wheel of the lock to its sha256. With `--require-hashes` pip installs
-    these and nothing else: a wheel in the dataset that the lock does not list is never picked up."""
-    wanted = {re.sub(r"[-_.]+", "-", req.split("[")[0].split("=")[0]).lower(): req for req in lock["install"]}
-    pins = {}
-    for entry in lock["wheels"]:  # one line per project; several wheels of it (platforms) = several hashes
-        name = re.sub(r"[-_.]+", "-", entry["name"]).lower()
-        pins.setdefault(name, [wanted.pop(name, entry["name"] + "==" + entry["version"])])
-        pins[name].append("--hash=sha256:" + entry["sha256"])
-    lines = [" ".join(pin) for pin in pins.values()] + list(wanted.values())  # no wheel: pip refuses it (no hash)
-    path = Path(folder) / "daigt-kit-requirements.txt"
-    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    return path
-
-
-def install_kit(lock, wheel_dirs):
-    links = [arg for folder in wheel_dirs for arg in ("--find-links", str(folder))]
-    requirements = hashed_requirements(lock, tempfile.mkdtemp(prefix="daigt-kit-install-"))
-    command = [sys.executable, "-m", "pip", "install", "--no-index", "--require-hashes", "--disable-pip-version-check",
-               "--no-input", "--progress-bar", "off", *links, "-r", str(requirements)]
-    say("$ " + " ".join(command) + f"   # {len(lock['wheels'])} wheel(s), each pinned to its sha256")
-    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    print(proc.stdout[-4000:], flush=True)
-    if proc.returncode != 0:
-        unlisted = sorted(set(re.findall(r"^    ([A-Za-z0-9_.-]+) from file:", proc.stdout, flags=re.MULTILINE)))
-        if unlisted:
-            raise SystemExit(f"offline install failed: {', '.join(unlisted)} would come from a wheel that {LOCK_FILE} does "
-                             f"not list (no sha256 to check it against); rebuild the dataset with build_dataset.py, "
-                             f"which locks every wheel it ships")
-        missing = sorted(set(re.findall(r"satisfies the requirement ([^\s]+)", proc.stdout)))
-        if missing:
-            raise SystemExit(f"offline install of {' '.join(lock['install'])} failed: no wheel for {', '.join(missing)} in the "
-                             f"dataset and the image lacks it; add it to the dataset (build_dataset.py vendors the "
-                             f"closure; remove it from the image manifest if the image does not really have it)")
-        raise SystemExit(f"offline install of {' '.join(lock['install'])} failed (pip exit {proc.returncode}); see pip's output above")
-
-
-def checked_utf8(path):
-    """`path`, once every byte of it decodes as `daigt run` reads CSVs (UTF-8, a byte-order mark allowed); a file in
-    another encoding stops the kernel with its name and the fix, not a raw UnicodeDecodeError."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
-    offset = 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            try:
-                decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                raise SystemExit(non_utf8_message(path, offset + exc.start)) from None
-            offset += len(block)
-    return path
-
-
-def non_utf8_message(path, offset):
-    raw = Path(path).read_bytes()
-    source = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "cp1252"
-    try:
-        raw.decode(source)
-        guess = f" It decodes as {source}, so it was probably saved in that encoding."
-    except UnicodeDecodeError:
-        guess = ""
-    line = raw.count(b"\n", 0, offset) + 1
-    return (f"{path}: byte {raw[offset:offset + 1]!r} at byte offset {offset} (line {line}) "
-            f"is not valid UTF-8.{guess} Fix: re-save the file as UTF-8 (e.g. `iconv -f {source} -t utf-8 in.csv > "
-            f"out.csv`) and upload a new version of the dataset")
-
-
-# %% Training
 def training_files(refs):
     files = []
     for ref in refs:
@@ -243,15 +95,10 @@ def restore_previous_output():
     return True
 
 
-def gpu_count():
-    code = "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)"
-    return int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() or 0)
-
-
 def train_command(model_dir, train, resume):
     args = ["train-transformer", "--model-dir", str(model_dir), "--train", *map(str, train), "--out-dir", str(OUT_DIR),
             "--max-minutes", str(MAX_MINUTES), *TRAIN_ARGS] + (["--resume"] if resume else [])
-    gpus = gpu_count()
+    gpus, _ = gpu_count()
     if gpus > 1:  # one process per GPU; DDP, fp16 and the gradient scaler are Accelerate's
         launcher = [shutil.which("accelerate")] if shutil.which("accelerate") else [sys.executable, "-m", "accelerate.commands.accelerate_cli"]
         return [*launcher, "launch", "--multi_gpu", "--num_processes", str(gpus), "--num_machines", "1",
@@ -262,18 +109,19 @@ def train_command(model_dir, train, resume):
 def main():
     start = time.perf_counter()
     kit_dir = find_source(KIT_DATASET, LOCK_FILE)
-    _, lock = read_lock(kit_dir)
-    install_kit(lock, verify_wheels(kit_dir, lock))
+    _, lock = read_lock(kit_dir, KIT_DATASET)
+    wheel_dirs = verify_wheels(kit_dir, lock, KIT_DATASET)  # every wheel against its sha256 in the lock
+    install_kit(lock, wheel_dirs)
     train = training_files(TRAIN_DATASETS)
     model_dir = find_model_dir(MODEL_DATASET)
     resume = restore_previous_output()
-    WORKING.mkdir(parents=True, exist_ok=True)
+    kaggle_dir("working").mkdir(parents=True, exist_ok=True)
     command, gpus = train_command(model_dir, train, resume)
     say(f"training files: {', '.join(map(str, train))}; encoder: {model_dir}; GPUs: {gpus}")
     say("$ " + " ".join(command))
     code = subprocess.call(command)
     if code == 3:
-        say("stopped at MAX_MINUTES with the state saved: rerun with RESUME_KERNEL set to continue")
+        say("stopped at MAX_MINUTES with the state saved: rerun with resume_kernel set (kernel-settings.json) to continue")
     elif code != 0:
         raise SystemExit(f"daigt train-transformer failed (exit {code}); its traceback is above")
     scores = OUT_DIR / "scores.json"

@@ -120,8 +120,8 @@ COMMANDS = [
      _lazy("daigt.evaluation", "add_report_arguments"), _lazy("daigt.evaluation", "report_command")),
     ("train-transformer", "fine-tune a local encoder checkpoint with prompt-grouped k-fold (needs the torch extra)",
      _lazy("daigt.transformer.cli", "add_train_arguments"), _lazy("daigt.transformer.cli", "train_command")),
-    ("kernel", "write or update Kaggle kernel folders for your owner/slug",
-     _lazy("daigt.kaggle_kit", "add_kernel_arguments"), _lazy("daigt.kaggle_kit", "kernel_command")),
+    ("rehearse", "rehearse the scoring run on training essays (what the Kaggle kernel's commit run does)",
+     _lazy("daigt.rehearsal", "add_arguments"), _lazy("daigt.rehearsal", "command")),
     ("config", "print the resolved config as documented TOML",
      add_show_config_arguments, show_config_command),
 ]

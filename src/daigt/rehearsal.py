@@ -2,7 +2,7 @@
 
 When a kernel is saved, Kaggle runs it on a 3-row placeholder test set, where the guard writes 0.5 without
 training; the hidden test (~9,000 essays) is scored later, in a run whose log nobody sees. A bad training
-file or config would fail only there. The submission kernel therefore runs ``python -m daigt.rehearsal`` on
+file or config would fail only there. The submission kernel therefore runs ``daigt rehearse`` on
 the placeholder run: it reads and validates the config and every training file, then runs the real
 ``daigt run`` (same files, same config) on training essays standing in as test, at two sizes, and
 extrapolates its wall time and peak memory linearly in the test size to 9,000 essays against Kaggle's limits.
@@ -158,13 +158,15 @@ class RehearsalFailed(RuntimeError):
     """The pipeline failed on the stand-in test set."""
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m daigt.rehearsal", description=__doc__.split("\n\n")[0])
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--competition-dir", type=Path, required=True)
     parser.add_argument("--train", type=Path, nargs="*", default=[], metavar="FILE")
     parser.add_argument("--work-dir", type=Path, default=None, help="scratch folder (default: a fresh temporary one)")
     add_config_arguments(parser)
-    args = parser.parse_args(argv)
+
+
+def command(args: argparse.Namespace) -> int:
+    """``daigt rehearse``."""
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="daigt-rehearsal-"))
     try:
         return rehearse(args, work)
@@ -174,6 +176,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if args.work_dir is None:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m daigt.rehearsal", description=__doc__.split("\n\n")[0])
+    add_arguments(parser)
+    return command(parser.parse_args(argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

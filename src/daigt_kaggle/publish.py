@@ -4,10 +4,9 @@ build the kit dataset -> local dry-run -> upload it (or a new version) -> wait u
 push the submission kernel -> optionally wait for its run and submit its output. Every step prints the
 ``kaggle`` CLI command it stands for, so a user can redo any one by hand, and every step can be skipped.
 
-Kaggle tooling beside the library (the library never imports it). The Kaggle calls go through the installed
-``kaggle`` package's own ``KaggleApi`` methods, so its checks and its requests are exactly the CLI's. The
-build and the dry-run live in the repository's scripts (``build_dataset.py``, ``submit.py``), which pass
-them in as callables: this module imports neither.
+The Kaggle calls go through the installed ``kaggle`` package's own ``KaggleApi`` methods, so its checks and
+its requests are exactly the CLI's. ``publish`` takes the build and the dry-run as callables (``main`` passes
+``daigt_kaggle.dataset``'s and ``daigt_kaggle.dryrun``'s), so the Kaggle steps are tested on their own.
 """
 
 from __future__ import annotations
@@ -19,7 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from daigt import kaggle_kit as kk
+from daigt_kaggle import dryrun, metadata
+from daigt_kaggle.dataset import BuildError, BuildOptions, build, build_options, build_parser, log, read_image
+from daigt_kaggle.kernel_helpers import LOCK_FILE
+from daigt_kaggle.kernels import KERNEL_CODE_FILE, KERNEL_SLUG, OUT_DIR
 
 STEPS = ("build", "dry-run", "dataset", "wait", "kernel", "submit")
 SKIPPABLE = STEPS[:-1]
@@ -54,7 +56,7 @@ class PublishOptions:
     public: bool = False
     poll_s: float = 15.0
     dataset_timeout_s: float = 1800.0
-    kernel_timeout_s: float = kk.KAGGLE_TIME_LIMIT_S + 3600.0
+    kernel_timeout_s: float = metadata.KAGGLE_TIME_LIMIT_S + 3600.0
 
 
 @dataclass
@@ -91,11 +93,11 @@ def publish(opts: PublishOptions, api: Any, build: Callable[[], str], dry_run: C
     if unknown:
         raise PublishError(f"--skip {', '.join(sorted(unknown))}: steps are {', '.join(SKIPPABLE)}")
     result = PublishResult()
-    kernel_meta = kk.check_kernel_folder(opts.kernel_dir) if "kernel" not in opts.skip or opts.submit else {}
+    kernel_meta = metadata.check_kernel_folder(opts.kernel_dir) if "kernel" not in opts.skip or opts.submit else {}
     kernel_ref = kernel_meta.get("id", "")
     if kernel_meta and opts.dataset_ref not in kernel_meta.get("dataset_sources", []):
         raise PublishError(f"{opts.kernel_dir}/kernel-metadata.json does not attach the dataset {opts.dataset_ref}: "
-                           f"regenerate it with daigt kernel --owner {opts.owner} --dataset {opts.dataset_ref}")
+                           f"regenerate it with python build_dataset.py kernel --owner {opts.owner} --dataset {opts.dataset_ref}")
     steps: list[tuple[str, Callable[[Callable[[str], None]], str]]] = [
         ("build", lambda announce: announce(f"python build_dataset.py --image {opts.image or 'DEFAULT'} --owner {opts.owner} "
                                             f"--out {opts.dataset_dir}") or build()),
@@ -121,12 +123,12 @@ def publish(opts: PublishOptions, api: Any, build: Callable[[], str], dry_run: C
     if not version:
         raise PublishError("submit: no kernel version: push the kernel in this run or pass --kernel-version N")
     _wait_kernel(opts, api, kernel_ref, version, sleep)
-    command = (f"kaggle competitions submit {kk.COMPETITION} -k {kernel_ref} -v {version} -f submission.csv "
+    command = (f"kaggle competitions submit {metadata.COMPETITION} -k {kernel_ref} -v {version} -f submission.csv "
                f"-m {_quote(opts.submit)}")
     say(f"{len(STEPS)}/{len(STEPS)} submit: $ {command}")
-    response = api.competition_submit_code("submission.csv", opts.submit, kk.COMPETITION, kernel_ref, version, quiet=True)
+    response = api.competition_submit_code("submission.csv", opts.submit, metadata.COMPETITION, kernel_ref, version, quiet=True)
     outcome = str(getattr(response, "message", "") or "submitted")
-    say(f"{len(STEPS)}/{len(STEPS)} submit: {outcome}; follow it with: kaggle competitions submissions {kk.COMPETITION}")
+    say(f"{len(STEPS)}/{len(STEPS)} submit: {outcome}; follow it with: kaggle competitions submissions {metadata.COMPETITION}")
     result.steps.append(("submit", outcome))
     return result
 
@@ -150,12 +152,12 @@ def _dataset_exists(api: Any, ref: str) -> bool:
 def _version_notes(opts: PublishOptions) -> str:
     if opts.message:
         return opts.message
-    lock = kk.read_json(Path(opts.dataset_dir) / kk.LOCK_FILE)
+    lock = metadata.read_json(Path(opts.dataset_dir) / LOCK_FILE)
     return f"kit {lock['kit']['version']}"
 
 
 def _upload(opts: PublishOptions, api: Any, announce: Callable[[str], None]) -> str:
-    ref = kk.check_dataset_folder(opts.dataset_dir)["id"]
+    ref = metadata.check_dataset_folder(opts.dataset_dir)["id"]
     if ref != opts.dataset_ref:
         raise PublishError(f"{opts.dataset_dir} holds the dataset {ref}, not {opts.dataset_ref}: rebuild it (drop --skip build)")
     folder = str(opts.dataset_dir)
@@ -176,20 +178,32 @@ def _upload(opts: PublishOptions, api: Any, announce: Callable[[str], None]) -> 
 def _wait_dataset(opts: PublishOptions, api: Any, sleep: Callable[[float], None], announce: Callable[[str], None]) -> str:
     ref = opts.dataset_ref
     announce(f"kaggle datasets status {ref}   (every {opts.poll_s:.0f} s until ready)")
+    waited = _poll(
+        ref, lambda: (api.dataset_status(ref), None), READY, FAILED_DATASET, opts.dataset_timeout_s, opts.poll_s, sleep,
+        failed=lambda status, _: (f"Kaggle reports the dataset {ref} as {status}: open it on kaggle.com for the "
+                                  f"processing error, fix the folder and upload again"),
+        timed_out=lambda status, waited: (f"{ref} is still {status} after {waited:.0f} s; re-run with --skip build "
+                                          f"--skip dry-run --skip dataset once `kaggle datasets status {ref}` says ready"))
+    return f"{ref} is ready after {waited:.0f} s"
+
+
+def _poll(ref: str, fetch: Callable[[], tuple[str, Any]], done: str, failures: set[str], timeout_s: float,
+          poll_s: float, sleep: Callable[[float], None], failed: Callable[[str, Any], str],
+          timed_out: Callable[[str, float], str]) -> float:
+    """Ask ``fetch()`` for ``(status, response)`` every ``poll_s`` seconds until ``done``; returns the seconds waited.
+    A status in ``failures``, or ``timeout_s`` passing, raises PublishError with ``failed``'s or ``timed_out``'s words."""
     waited = 0.0
     while True:
-        status = api.dataset_status(ref)
-        if status == READY:
-            return f"{ref} is ready after {waited:.0f} s"
-        if status in FAILED_DATASET:
-            raise PublishError(f"Kaggle reports the dataset {ref} as {status}: open it on kaggle.com for the "
-                               f"processing error, fix the folder and upload again")
-        if waited >= opts.dataset_timeout_s:
-            raise PublishError(f"{ref} is still {status} after {waited:.0f} s; re-run with --skip build --skip dry-run "
-                               f"--skip dataset once `kaggle datasets status {ref}` says ready")
-        say(f"  {ref}: {status}; checking again in {opts.poll_s:.0f} s")
-        sleep(opts.poll_s)
-        waited += opts.poll_s
+        status, response = fetch()
+        if status == done:
+            return waited
+        if status in failures:
+            raise PublishError(failed(status, response))
+        if waited >= timeout_s:
+            raise PublishError(timed_out(status, waited))
+        say(f"  {ref}: {status}; checking again in {poll_s:.0f} s")
+        sleep(poll_s)
+        waited += poll_s
 
 
 def _push(opts: PublishOptions, api: Any, result: PublishResult, announce: Callable[[str], None]) -> str:
@@ -207,29 +221,26 @@ def _push(opts: PublishOptions, api: Any, result: PublishResult, announce: Calla
 
 def _wait_kernel(opts: PublishOptions, api: Any, ref: str, version: int, sleep: Callable[[float], None]) -> None:
     """A code-competition submission needs the kernel version's run to have finished without error."""
-    waited = 0.0
     say(f"{len(STEPS)}/{len(STEPS)} submit: waiting for the run: $ kaggle kernels status {ref}")
-    while True:
+
+    def fetch() -> tuple[str, Any]:
         response = api.kernels_status(ref)
-        status = response.status.name.lower()
-        if status == DONE_KERNEL:
-            say(f"  {ref} version {version}: complete after {waited:.0f} s")
-            return
-        if status in FAILED_KERNEL:
-            raise PublishError(f"the kernel run of {ref} ended with {status} ({response.failure_message or 'no message'}): "
-                               f"read its log with `kaggle kernels output {ref} -p out/`; nothing was submitted")
-        if waited >= opts.kernel_timeout_s:
-            raise PublishError(f"{ref} is still {status} after {waited:.0f} s; submit later with "
-                               f"--skip build --skip dry-run --skip dataset --skip wait --skip kernel --kernel-version {version}")
-        say(f"  {ref}: {status}; checking again in {opts.poll_s:.0f} s")
-        sleep(opts.poll_s)
-        waited += opts.poll_s
+        return response.status.name.lower(), response
+
+    waited = _poll(
+        ref, fetch, DONE_KERNEL, FAILED_KERNEL, opts.kernel_timeout_s, opts.poll_s, sleep,
+        failed=lambda status, response: (f"the kernel run of {ref} ended with {status} "
+                                         f"({response.failure_message or 'no message'}): read its log with "
+                                         f"`kaggle kernels output {ref} -p out/`; nothing was submitted"),
+        timed_out=lambda status, waited: (f"{ref} is still {status} after {waited:.0f} s; submit later with --skip build "
+                                          f"--skip dry-run --skip dataset --skip wait --skip kernel --kernel-version {version}"))
+    say(f"  {ref} version {version}: complete after {waited:.0f} s")
 
 
-# ---- command line (wired by build_dataset.py publish) ----------------------------------------------------
+# ---- command line: build_dataset.py publish -------------------------------------------------------------
 def add_publish_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--kernel-dir", type=Path, default=Path("kernels") / kk.KERNEL_SLUG,
-                        help="the kernel folder to push, written by `daigt kernel --owner YOU` (default kernels/daigt-submit)")
+    parser.add_argument("--kernel-dir", type=Path, default=OUT_DIR / KERNEL_SLUG,
+                        help="the kernel folder to push, written by `python build_dataset.py kernel --owner YOU` (default dist/kernels/daigt-submit)")
     parser.add_argument("--skip", action="append", default=[], choices=SKIPPABLE, help="skip a step, repeatable")
     parser.add_argument("--message", default="", help="version notes of a new dataset version (default: the kit version)")
     parser.add_argument("--submit", default="", metavar="MESSAGE",
@@ -253,3 +264,45 @@ def run_command(opts: PublishOptions, build: Callable[[], str], dry_run: Callabl
         return 1
     say("done: " + "; ".join(f"{name} {outcome}" for name, outcome in result.steps))
     return 0
+
+
+def main(argv: list[str]) -> int:
+    """``build_dataset.py publish``: the build options plus the publish options; the build and the dry-run steps
+    are daigt_kaggle.dataset's and daigt_kaggle.dryrun's."""
+    parser = build_parser(prog="build_dataset.py publish", description=__doc__.split("\n\n")[0],
+                          epilog=__doc__.split("\n\n")[1])
+    add_publish_arguments(parser)
+    args = parser.parse_args(argv)
+    try:
+        opts = build_options(args)
+    except BuildError as exc:
+        print(f"build_dataset: error: {exc}", file=sys.stderr)
+        return 2
+    if opts.owner == metadata.OWNER_PLACEHOLDER:
+        print("build_dataset publish: error: --owner YOUR_KAGGLE_USERNAME is required (or set KAGGLE_USERNAME)", file=sys.stderr)
+        return 2
+    publish_opts = PublishOptions(
+        owner=opts.owner, dataset_ref=f"{opts.owner}/{opts.slug}", dataset_dir=opts.out_dir, kernel_dir=args.kernel_dir, image=read_image(opts.manifest).name,
+        skip=tuple(args.skip), message=args.message, submit=args.submit, kernel_version=args.kernel_version,
+        accelerator=metadata.ACCELERATORS.get(args.accelerator, args.accelerator), public=args.public, poll_s=args.poll_s, dataset_timeout_s=args.dataset_timeout_s,
+    )
+    return run_command(publish_opts, lambda: build_step(opts), lambda: dry_run_step(opts, args.kernel_dir))
+
+
+def build_step(opts: BuildOptions) -> str:
+    result = build(opts)
+    for warning in result.warnings:
+        log(f"WARNING: {warning}")
+    state = "up to date" if result.reused else f"built in {result.seconds:.1f} s"
+    return f"{result.out}: {state}; kit {result.kit_version}; {len(result.wheels)} wheel(s), {result.size_bytes / 1e6:.1f} MB"
+
+
+def dry_run_step(opts: BuildOptions, kernel_dir: Path) -> str:
+    """submit.py's dry-run with this build's image manifest, config, extras and models, on this machine's Python."""
+    kernel = Path(kernel_dir) / KERNEL_CODE_FILE
+    result = dryrun.dry_run(dryrun.Options(
+        kernel=kernel if kernel.is_file() else dryrun.DEFAULT_KERNEL, manifest=opts.manifest, closure=opts.closure,
+        extras=opts.extras, config=opts.config, model_dirs=opts.model_dirs,
+    ))
+    auc = f"AUC {result.auc:.4f}" if result.auc is not None else "no labels"
+    return f"valid submission ({result.rows} rows, {auc}) in {result.kernel_seconds:.1f} s; {result.network}"

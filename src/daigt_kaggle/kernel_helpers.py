@@ -1,0 +1,210 @@
+"""What every kit kernel does before its own work: find its inputs, verify and install the kit, check CSVs.
+
+A kernel's source (kernels/*/) imports these; Kaggle receives a kernel as one file, so
+``python build_dataset.py kernel`` inlines this module (below its docstring) into the code it writes for
+Kaggle, in place of that import. Hence standard library only and no ``from __future__`` import. The tooling
+imports it too, for the names both sides must agree on (``LOCK_FILE``, ``ROOT_ENV``) and ``sha256``.
+"""
+
+import codecs
+import hashlib
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT_ENV = "DAIGT_KAGGLE_ROOT"  # moves /kaggle: the local dry-run points it at a staged tree
+LOCK_FILE = "daigt-kit.lock"  # at the kit dataset's root: every wheel and model file with its sha256
+
+
+def kaggle_dir(name):
+    """``/kaggle/<name>`` (``input``, ``working``), or under $DAIGT_KAGGLE_ROOT, read when called."""
+    return Path(os.environ.get(ROOT_ENV, "/kaggle")) / name
+
+
+def say(message):
+    print(f"[daigt-kernel] {message}", flush=True)
+
+
+def peak_rss_mib():
+    self_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return max(self_peak, child_peak)
+
+
+@contextmanager
+def stage(name, timings):
+    start = time.perf_counter()
+    say(f"{name} ...")
+    yield
+    seconds = time.perf_counter() - start
+    timings.append((name, seconds, peak_rss_mib()))
+    say(f"{name}: {seconds:.1f} s, peak RSS {timings[-1][2]:.0f} MiB")
+
+
+def find_source(ref, marker, kind="datasets"):
+    """The folder of the attached input `ref` ("owner/slug"; a competition is its "slug") holding `marker`.
+
+    Current kernels mount inputs at /kaggle/input/competitions/<slug>, /kaggle/input/datasets/<owner>/<slug> and
+    /kaggle/input/notebooks/<owner>/<slug>; older ones at /kaggle/input/<slug>. The exact mount wins; else a folder
+    named <slug> up to four levels down, of the same owner where the layout tells it. Two candidates are an error:
+    with two attached datasets of one slug, taking the first in sort order could train on the wrong data."""
+    owner, _, slug = ref.rpartition("/")
+    inputs = kaggle_dir("input")
+    for path in (inputs / kind / owner / slug if owner else inputs / kind / slug, inputs / slug):
+        if path.is_dir() and any(path.rglob(marker)):
+            return path
+    found = [path for depth in range(1, 5) for path in sorted(inputs.glob("/".join(["*"] * depth)))
+             if path.name == slug and path.is_dir() and any(path.rglob(marker))]
+    found = [path for path in found if not any(other in path.parents for other in found)]
+    owned = [path for path in found if owner and path.parent.name == owner]
+    found = owned or found
+    if len(found) > 1:
+        raise SystemExit(f"input {ref!r} is ambiguous: {len(found)} attached folders named {slug!r} hold {marker}: "
+                         + ", ".join(map(str, found)) + "; detach all but one (kernel-metadata.json or 'Add Input'), "
+                         "or name the one you mean as owner/slug")
+    if found:
+        if owner and found[0].parent.name != owner and found[0].parent != inputs:
+            say(f"NOTE: {ref!r} is not attached; using {found[0]}, the only attached folder named {slug!r}")
+        return found[0]
+    hint = "competition_sources" if kind == "competitions" else f"{kind[:-1]}_sources"
+    raise SystemExit(f"input {ref!r} not found under {inputs} (looked for {inputs / kind / ref}, {inputs / slug} and any "
+                     f"folder {slug!r} containing {marker}): attach it to the kernel ({hint} in kernel-metadata.json, "
+                     "or 'Add Input' on Kaggle)")
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_lock(kit_dir, kit_ref):
+    """The kit dataset's lock (and its path); warns when the dataset was built for another Python."""
+    locks = sorted(kit_dir.rglob(LOCK_FILE))
+    if not locks:
+        raise SystemExit(f"{kit_dir}: no {LOCK_FILE}; is {kit_ref!r} a dataset built by build_dataset.py?")
+    lock = json.loads(locks[0].read_text(encoding="utf-8"))
+    built_for = lock["target"]["python"]
+    if built_for != "%d.%d" % sys.version_info[:2]:
+        say(f"WARNING: the kit dataset was built for Python {built_for} but this image runs "
+            f"{sys.version.split()[0]}; if the install fails, rebuild it with `python build_dataset.py --python "
+            + "%d.%d`" % sys.version_info[:2])
+    return locks[0], lock
+
+
+def unpacked_archives(kit_dir):
+    """`kaggle datasets create -r zip` uploads folders as zip files and Kaggle unpacks them; should an archive
+    arrive packed, unpack it into a fresh private folder (a fixed /tmp path could be prepared by someone else)."""
+    target = Path(tempfile.mkdtemp(prefix="daigt-kit-unpacked-"))
+    for archive in sorted(kit_dir.rglob("*.zip")):
+        say(f"unpacking {archive} into {target}")
+        with zipfile.ZipFile(archive) as bundle:
+            bundle.extractall(target / archive.stem)
+    return target
+
+
+def verify_wheels(kit_dir, lock, kit_ref):
+    """Every wheel in the lock must be in the dataset, unchanged; returns the folders to install from."""
+    present = {path.name: path for path in kit_dir.rglob("*.whl")}
+    if any(entry["file"].split("/")[-1] not in present for entry in lock["wheels"]):
+        present.update({path.name: path for path in unpacked_archives(kit_dir).rglob("*.whl")})
+    for entry in lock["wheels"]:
+        name = entry["file"].split("/")[-1]
+        if name not in present:
+            raise SystemExit(f"wheel {name} ({entry['name']} {entry['version']}) listed in {LOCK_FILE} is missing from "
+                             f"the dataset {kit_ref!r}: rebuild it with `python build_dataset.py` and upload a new "
+                             f"version (`kaggle datasets version -p DIR -r zip -m MSG`)")
+        if sha256(present[name]) != entry["sha256"]:
+            raise SystemExit(f"wheel {name} in the dataset does not match its sha256 in {LOCK_FILE}: the upload is "
+                             f"corrupt or stale; rebuild the dataset and upload a new version")
+    return sorted({path.parent for path in present.values()})
+
+
+def hashed_requirements(lock, folder):
+    """A requirements file pinning every wheel of the lock to its sha256. With `--require-hashes` pip installs
+    these and nothing else: a wheel in the dataset that the lock does not list is never picked up."""
+    wanted = {re.sub(r"[-_.]+", "-", req.split("[")[0].split("=")[0]).lower(): req for req in lock["install"]}
+    pins = {}
+    for entry in lock["wheels"]:  # one line per project; several wheels of it (platforms) = several hashes
+        name = re.sub(r"[-_.]+", "-", entry["name"]).lower()
+        pins.setdefault(name, [wanted.pop(name, entry["name"] + "==" + entry["version"])])
+        pins[name].append("--hash=sha256:" + entry["sha256"])
+    lines = [" ".join(pin) for pin in pins.values()] + list(wanted.values())  # no wheel: pip refuses it (no hash)
+    path = Path(folder) / "daigt-kit-requirements.txt"
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def install_kit(lock, wheel_dirs):
+    """`pip install --no-index --require-hashes` of the lock's wheels; a failure names the missing wheel."""
+    links = [arg for folder in wheel_dirs for arg in ("--find-links", str(folder))]
+    requirements = hashed_requirements(lock, tempfile.mkdtemp(prefix="daigt-kit-install-"))
+    command = [sys.executable, "-m", "pip", "install", "--no-index", "--require-hashes", "--disable-pip-version-check",
+               "--no-input", "--progress-bar", "off", *links, "-r", str(requirements)]
+    say("$ " + " ".join(command) + f"   # {len(lock['wheels'])} wheel(s), each pinned to its sha256")
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    print(proc.stdout[-4000:], flush=True)
+    if proc.returncode != 0:
+        unlisted = sorted(set(re.findall(r"^    ([A-Za-z0-9_.-]+) from file:", proc.stdout, flags=re.MULTILINE)))
+        if unlisted:
+            raise SystemExit(f"offline install failed: {', '.join(unlisted)} would come from a wheel that {LOCK_FILE} does "
+                             f"not list (no sha256 to check it against); rebuild the dataset with build_dataset.py, "
+                             f"which locks every wheel it ships")
+        missing = sorted(set(re.findall(r"satisfies the requirement ([^\s]+)", proc.stdout)))
+        if missing:
+            raise SystemExit(f"offline install of {' '.join(lock['install'])} failed: no wheel for {', '.join(missing)} in the "
+                             f"dataset and the image lacks it; add it to the dataset (build_dataset.py vendors the "
+                             f"closure; remove it from the image manifest if the image does not really have it)")
+        raise SystemExit(f"offline install of {' '.join(lock['install'])} failed (pip exit {proc.returncode}); see pip's output above")
+
+
+def checked_utf8(path):
+    """`path`, once every byte of it decodes as `daigt run` reads CSVs (UTF-8, a byte-order mark allowed); a file in
+    another encoding stops the kernel with its name and the fix, not a raw UnicodeDecodeError."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    offset = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                raise SystemExit(non_utf8_message(path, offset + exc.start)) from None
+            offset += len(block)
+    return path
+
+
+def non_utf8_message(path, offset):
+    raw = Path(path).read_bytes()
+    source = "utf-16" if raw.startswith((b"\xff\xfe", b"\xfe\xff")) else "cp1252"
+    try:
+        raw.decode(source)
+        guess = f" It decodes as {source}, so it was probably saved in that encoding."
+    except UnicodeDecodeError:
+        guess = ""
+    line = raw.count(b"\n", 0, offset) + 1
+    return (f"{path}: byte {raw[offset:offset + 1]!r} at byte offset {offset} (line {line}) "
+            f"is not valid UTF-8.{guess} Fix: re-save the file as UTF-8 (e.g. `iconv -f {source} -t utf-8 in.csv > "
+            f"out.csv`) and upload a new version of the dataset")
+
+
+def gpu_count():
+    """CUDA devices torch can use (0 when torch is missing or sees none), and how that was found; an NVIDIA
+    device node is the fallback."""
+    code = "import torch; print(torch.cuda.device_count() if torch.cuda.is_available() else 0)"
+    try:
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+        if proc.returncode == 0:
+            return int(proc.stdout.split()[-1]), "torch.cuda"
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        pass
+    return len(list(Path("/dev").glob("nvidia[0-9]*"))), "/dev/nvidia* (torch not importable)"
