@@ -16,7 +16,7 @@ from daigt.transformer.causal_lm import (  # noqa: E402
     FEATURES, CausalLMClassifier, CausalLMScorer, causal_lm_classifier, next_token_log_probs, resolve_model,
     stratified_sample, text_features,
 )
-from daigt.transformer.tiny import build_tiny_tokenizer  # noqa: E402
+from daigt.transformer.tiny import build_tiny_causal_lm, build_tiny_tokenizer  # noqa: E402
 
 TEXTS = [
     "The quick brown fox jumps over the lazy dog. It was not amused.",
@@ -29,23 +29,8 @@ TEXTS = [
 ]
 
 
-def build_causal_lm(path, arch: str = "llama", seed: int = 0):
-    """A randomly initialised causal LM with the tiny WordPiece tokenizer, saved like a hub snapshot."""
-    tokenizer = build_tiny_tokenizer(TEXTS, vocab_size=200)
-    torch.manual_seed(seed)
-    vocab = len(tokenizer)
-    if arch == "llama":
-        config = transformers.LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                          num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256,
-                                          initializer_range=0.3, pad_token_id=tokenizer.pad_token_id)
-        model = transformers.LlamaForCausalLM(config)
-    else:
-        config = transformers.GPT2Config(vocab_size=vocab, n_embd=32, n_layer=2, n_head=2, n_positions=256,
-                                         initializer_range=0.3)
-        model = transformers.GPT2LMHeadModel(config)
-    model.save_pretrained(path)
-    tokenizer.save_pretrained(path)
-    return path
+def build_causal_lm(path, arch: str = "llama"):
+    return build_tiny_causal_lm(path, arch, texts=TEXTS)
 
 
 @pytest.fixture(scope="module", params=["llama", "gpt2"])
