@@ -313,8 +313,8 @@ class CausalLMConfig:
     """Training texts the member is fitted on, stratified by corpus and label (0 = all; ~1 text/s on 2 CPU cores)."""
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
     """``auto``: float32 on the CPU, bfloat16 on GPUs that support it, else float16."""
-    device: str = "auto"
-    """``auto`` (every visible GPU, else the CPU), ``cpu``, ``cuda`` or ``cuda:1``."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """``auto``: every visible GPU (one model replica each), else the CPU; ``cuda`` fails without a GPU."""
     cache_dir: str = ""
     """Where per-text features are cached, keyed by model, settings and text; empty = no cache."""
     relative: bool = True
