@@ -114,8 +114,6 @@ REFUSED = [
      ["features.min_df"]),
     ("cv-config", None, ["cv", "{tmp}/absent.csv", "--set", "features.max_df=5", "-q"], ["features.max_df"]),
     ("report-config", None, ["report", "{tmp}/absent.csv", "--out", "{tmp}/r.html", "--set", "seed=-1", "-q"], ["seed"]),
-    ("kernel-set", None, ["kernel", "--owner", "me", "--out", "{tmp}/kernel", "--set", "ensemble.sgd.loss=hinge"],
-     ["ensemble.sgd.loss", "hinge"]),
     # part 4: outputs and --labels, checked before any work
     ("out-is-directory", make_dir("runs/sub.csv"), RUN[:-3] + ["--out", "{tmp}/runs/sub.csv", "-q"], ["sub.csv", "is a directory"]),
     ("side-file-is-directory", make_dir("runs/other.run.json"), RUN[:-3] + ["--out", "{tmp}/runs/other.csv", "-q"],

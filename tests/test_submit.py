@@ -204,7 +204,7 @@ def test_commit_run_placeholder_rehearses_the_scoring_run_in_the_legacy_layout(t
     test.to_csv(competition / "test_essays.csv", index=False)
     test[["id"]].assign(generated=0.5).to_csv(competition / "sample_submission.csv", index=False)
     kernel_dir = tmp_path / "kernel"
-    written = subprocess.run([sys.executable, "-m", "daigt", "kernel", "--owner", kk.OWNER_PLACEHOLDER, "--out",
+    written = subprocess.run([sys.executable, "-m", "daigt.kaggle_kit", "--owner", kk.OWNER_PLACEHOLDER, "--out",
                               str(kernel_dir), "--set", "guard.rehearsal_rows=40", "--set", "data.max_train_rows=300"],
                              capture_output=True, text=True)
     assert written.returncode == 0, written.stderr

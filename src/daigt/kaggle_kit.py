@@ -644,9 +644,9 @@ def rehearsal_wanted(n_test, config):
 
 
 def rehearse(competition_dir, train, config_path, settings):
-    """The commit run proves the scoring run: `daigt.rehearsal` validates the config and every training file
+    """The commit run proves the scoring run: `daigt rehearse` validates the config and every training file
     and runs the full pipeline on training essays standing in as test; a failure fails the commit."""
-    command = [sys.executable, "-m", "daigt.rehearsal", "--competition-dir", str(competition_dir),
+    command = [sys.executable, "-m", "daigt", "rehearse", "--competition-dir", str(competition_dir),
                "--train", *map(str, train)]
     command += ["--config", str(config_path)] if config_path else []
     for item in settings:
