@@ -28,8 +28,7 @@ def save_train_config(config: TrainTransformerConfig, path: str | Path) -> Path:
     """Write the section as JSON (atomically): the record of how a run's checkpoints were trained."""
     from daigt.io import write_text_atomic
 
-    values = dict(Config(train_transformer=config).to_dict()["train_transformer"])
-    return write_text_atomic(path, json.dumps(values, indent=2, sort_keys=True) + "\n")
+    return write_text_atomic(path, json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True) + "\n")
 
 
 def load_train_config(path: str | Path) -> TrainTransformerConfig:

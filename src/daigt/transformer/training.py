@@ -30,10 +30,10 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.utils.data import DataLoader
 
-from daigt.io import write_atomic, write_text_atomic
-from daigt.transformer.batching import EncodedDataset, EpochSampler, PadCollator, encode_texts, steps_per_epoch
 from daigt.config import TrainTransformerConfig
 from daigt.folds import prompt_folds
+from daigt.io import write_atomic, write_text_atomic
+from daigt.transformer.batching import EncodedDataset, EpochSampler, PadCollator, encode_texts, steps_per_epoch
 from daigt.transformer.checkpoints import STATE_DIR, TRAIN_CONFIG, BestCheckpoint, CheckpointError, is_model_dir, \
     load_train_config, resume_differences, save_train_config
 from daigt.transformer.inference import model_max_length, probabilities
