@@ -19,8 +19,12 @@ def test_help_reads_like_a_manual(capsys):
     text = capsys.readouterr().out
     for word in ("run", "cv", "report", "train-transformer", "rehearse", "config", "examples:", "--set"):
         assert word in text
-    run_help = build_parser()._subparsers._group_actions[0].choices["run"].format_help()
+    commands = build_parser()._subparsers._group_actions[0].choices
+    run_help = commands["run"].format_help()
     assert "--competition-dir" in run_help and "--train" in run_help and "--labels" in run_help
+    cv_help = " ".join(commands["cv"].format_help().split())
+    assert "default: the public recipe" not in cv_help and "they differ from the public recipe" in cv_help
+    assert "kernel" not in commands  # Kaggle tooling is not a command of the library's CLI
 
 
 def test_config_command_prints_loadable_toml(tmp_path, capsys):
@@ -84,3 +88,15 @@ def test_no_library_module_imports_argparse_or_the_command_line():
     offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
                  if p.relative_to(root).parts[0] not in COMMAND_LINE and pattern.search(p.read_text())]
     assert offenders == []
+
+
+def test_an_unexpected_error_keeps_its_traceback(monkeypatch):
+    """Only input errors become exit status 2; a bug in a command (here a stand-in) propagates as itself."""
+    import daigt.cli.config
+
+    def bug(args):
+        raise ValueError("a bug, not bad input")
+
+    monkeypatch.setattr(daigt.cli.config, "command", bug)
+    with pytest.raises(ValueError, match="a bug, not bad input"):
+        main(["config"])
