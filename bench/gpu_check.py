@@ -138,11 +138,11 @@ def train_run(check: Check, precision: str, gradient_checkpointing: bool = False
     import torch
     from safetensors.torch import load_file
 
+    from daigt.config import TrainTransformerConfig
     from daigt.transformer.checkpoints import read_marker
-    from daigt.transformer.config import TrainConfig
     from daigt.transformer.training import resolve_precision, train_folds
 
-    config = TrainConfig(
+    config = TrainTransformerConfig(
         model_dir=str(check.snapshot), n_folds=3, folds=(0,), epochs=2, batch_size=16, max_length=128,
         lr_encoder=1e-3, lr_head=1e-2, warmup_ratio=0.0, eval_every=1, log_every=1, precision=precision,
         gradient_checkpointing=gradient_checkpointing, keep_state=True, device="auto" if check.cuda else "cpu",

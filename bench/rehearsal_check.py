@@ -4,7 +4,7 @@
 
 Builds two copies of the embedded sample's competition folder: one with a 3-row placeholder test set, one with
 9,000 test essays drawn (seeded, without replacement where possible) from the CSVs under --data. Runs
-``python -m daigt.rehearsal`` on the first (what the Kaggle kernel does on the commit run) and ``daigt run`` on
+``python -m daigt rehearse`` on the first (what the Kaggle kernel does on the commit run) and ``daigt run`` on
 the second, with the same training file and config, and prints the extrapolated and the measured wall time
 and peak RSS.
 """
@@ -49,7 +49,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="daigt-rehearsal-check-") as tmp:
         placeholder = competition_copy(Path(tmp) / "placeholder", texts.head(3))
         full = competition_copy(Path(tmp) / "full", texts)
-        rehearsal = subprocess.run([sys.executable, "-m", "daigt.rehearsal", "--competition-dir", str(placeholder), *common],
+        rehearsal = subprocess.run([sys.executable, "-m", "daigt", "rehearse", "--competition-dir", str(placeholder), *common],
                                    capture_output=True, text=True)
         print(rehearsal.stdout, end="")
         if rehearsal.returncode != 0:

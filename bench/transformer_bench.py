@@ -75,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from daigt.blend import Blend
-    from daigt.transformer import TrainConfig, train_folds
+    from daigt.config import TrainTransformerConfig
+    from daigt.transformer import train_folds
     from daigt.transformer.inference import predict_texts
     from daigt.transformer.inputs import load_labelled
 
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     frame = load_labelled(paths, strip_anonymisation=True, max_rows=args.rows, seed=args.seed)
     work = Path(args.work_dir) if args.work_dir else Path(tempfile.mkdtemp(prefix="daigt-transformer-bench-"))
-    config = TrainConfig(
+    config = TrainTransformerConfig(
         model_dir=str(model_dir), head="mean", max_length=args.max_length, n_folds=args.n_folds, folds=tuple(args.folds),
         epochs=args.epochs, batch_size=args.batch_size, eval_batch_size=32, lr_encoder=args.lr_encoder,
         lr_head=args.lr_head, warmup_ratio=0.1, scheduler="cosine", eval_every=0, log_every=10, save_state=False,

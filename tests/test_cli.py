@@ -1,9 +1,13 @@
+import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+import daigt
 from daigt.cli import build_parser, main
 from daigt.config import Config
 
@@ -13,10 +17,14 @@ def test_help_reads_like_a_manual(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
-    for word in ("run", "cv", "report", "train-transformer", "kernel", "config", "examples:", "--set"):
+    for word in ("run", "cv", "report", "train-transformer", "rehearse", "config", "examples:", "--set"):
         assert word in text
-    run_help = build_parser()._subparsers._group_actions[0].choices["run"].format_help()
+    commands = build_parser()._subparsers._group_actions[0].choices
+    run_help = commands["run"].format_help()
     assert "--competition-dir" in run_help and "--train" in run_help and "--labels" in run_help
+    cv_help = " ".join(commands["cv"].format_help().split())
+    assert "default: the public recipe" not in cv_help and "they differ from the public recipe" in cv_help
+    assert "kernel" not in commands  # Kaggle tooling is not a command of the library's CLI
 
 
 def test_config_command_prints_loadable_toml(tmp_path, capsys):
@@ -57,3 +65,38 @@ def test_module_entry_point_and_no_torch_on_the_tfidf_path():
     assert out.strip() == "False"
     version = subprocess.run([sys.executable, "-m", "daigt", "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("daigt ")
+
+
+def test_library_imports_no_command_line():
+    """The layers run one way: importing the library loads no daigt.cli module and no daigt module that parses
+    arguments (argparse is the command line's; some third-party packages import it themselves)."""
+    code = ("import json, sys, daigt.pipeline, daigt.evaluation, daigt.rehearsal, daigt.report, daigt.stacking\n"
+            "print(json.dumps({m: getattr(sys.modules[m], '__file__', None) for m in sys.modules if m.startswith('daigt')}))")
+    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert "daigt.evaluation.protocol" in loaded and "daigt.pipeline" in loaded
+    assert [m for m in loaded if m.startswith("daigt.cli")] == []
+    assert [m for m, path in loaded.items() if path and "argparse" in Path(path).read_text()] == []
+
+
+COMMAND_LINE = ("cli", "__main__.py", "kaggle_kit.py", "kaggle_publish.py")
+"""daigt.cli, the ``python -m daigt`` entry point, and the Kaggle tooling (leaving the package for its own)."""
+
+
+def test_no_library_module_imports_argparse_or_the_command_line():
+    root = Path(daigt.__file__).parent
+    pattern = re.compile(r"^\s*(import argparse|from argparse |from daigt\.cli|import daigt\.cli)", re.M)
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if p.relative_to(root).parts[0] not in COMMAND_LINE and pattern.search(p.read_text())]
+    assert offenders == []
+
+
+def test_an_unexpected_error_keeps_its_traceback(monkeypatch):
+    """Only input errors become exit status 2; a bug in a command (here a stand-in) propagates as itself."""
+    import daigt.cli.config
+
+    def bug(args):
+        raise ValueError("a bug, not bad input")
+
+    monkeypatch.setattr(daigt.cli.config, "command", bug)
+    with pytest.raises(ValueError, match="a bug, not bad input"):
+        main(["config"])

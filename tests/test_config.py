@@ -93,7 +93,8 @@ def test_every_number_declares_a_range_and_every_word_its_choices():
     from daigt.config import Range
 
     free_text = {"ensemble.embedding.model_dir", "ensemble.embedding.cache_dir", "transformer.model_dir",
-                 "ensemble.causal_lm.model", "ensemble.causal_lm.performer", "ensemble.causal_lm.cache_dir"}
+                 "train_transformer.model_dir", "ensemble.causal_lm.model", "ensemble.causal_lm.performer",
+                 "ensemble.causal_lm.cache_dir"}
     for key, hint in leaf_fields():
         items = get_args(hint) if get_origin(hint) is tuple else (hint,)
         for item in items:

@@ -170,14 +170,14 @@ def test_stacked_blend_is_one_column(sample_train):
 
 def test_transformer_checkpoint_is_a_blend_column_and_a_missing_one_is_skipped(tmp_path, sample_competition, sample_train):
     pytest.importorskip("torch")  # the `transformer` extra; installed by the test command
-    from daigt.transformer.config import TrainConfig
+    from daigt.config import TrainTransformerConfig
     from daigt.transformer.modeling import DetectorModel, load_tokenizer
     from daigt.transformer.tiny import build_tiny_checkpoint
 
     texts = list(pd.read_csv(sample_train)["text"].head(50))
     encoder = build_tiny_checkpoint(tmp_path / "encoder", texts=texts)
     model = DetectorModel.from_backbone(encoder)
-    model.save_pretrained(tmp_path / "run" / "fold_0", tokenizer=load_tokenizer(encoder), train_config=TrainConfig(model_dir=str(encoder)))
+    model.save_pretrained(tmp_path / "run" / "fold_0", tokenizer=load_tokenizer(encoder), train_config=TrainTransformerConfig(model_dir=str(encoder)))
 
     base = Config().with_overrides(["ensemble.lightgbm.weight=0"])
     plain = run(base, sample_competition, [sample_train], tmp_path / "plain.csv", show_progress=False)

@@ -1,4 +1,4 @@
-"""daigt.rehearsal: the commit run's rehearsal on the embedded sample, with the real pipeline."""
+"""`daigt rehearse` (daigt.rehearsal): the commit run's rehearsal on the embedded sample, with the real pipeline."""
 
 import shutil
 import sys
@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from daigt.rehearsal import extrapolate, main, measure
+from daigt.cli import main
+from daigt.rehearsal import extrapolate, measure
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -29,7 +30,7 @@ FAST = ("--set", "guard.rehearsal_rows=60", "--set", "data.max_train_rows=200")
 
 
 def rehearse(competition, *argv):
-    return main(["--competition-dir", str(competition), "--train", str(SAMPLE / "daigt-external" / "train.csv"), *argv])
+    return main(["rehearse", "--competition-dir", str(competition), "--train", str(SAMPLE / "daigt-external" / "train.csv"), *argv])
 
 
 def test_rehearsal_validates_runs_the_pipeline_and_extrapolates_to_the_hidden_test(placeholder, tmp_path, capsys):
@@ -52,7 +53,7 @@ def test_a_bad_training_file_fails_the_rehearsal_naming_file_row_and_fix(placeho
     bad = tmp_path / "train.csv"
     lines = (SAMPLE / "daigt-external" / "train.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     bad.write_text("".join(lines[:1]) + '"an essay",maybe,p,s\n' + "".join(lines[1:]), encoding="utf-8")
-    assert main(["--competition-dir", str(placeholder), "--train", str(bad)]) == 2
+    assert main(["rehearse", "--competition-dir", str(placeholder), "--train", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}: column 'label', row 1 (CSV line 2)" in err and "Fix: write 0 or 1" in err
 

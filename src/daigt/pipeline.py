@@ -29,6 +29,7 @@ from daigt.augment import SpellingRepair, TypoAugmenter, confident_rows
 from daigt.blend import Blend
 from daigt.config import Config
 from daigt.data import (
+    Competition,
     TextNormalizer,
     UnseenCharacterFilter,
     check_trainable,
@@ -327,12 +328,13 @@ def training_rows(config: Config, competition, train_files: Sequence[str | Path]
 
 def run(
     config: Config,
-    competition_dir: str | Path,
+    competition_dir: str | Path | Competition,
     train_files: Sequence[str | Path],
     out_path: str | Path,
     show_progress: bool = True,
 ) -> RunResult:
-    """Read the competition folder and training files, write a validated ``submission.csv`` atomically.
+    """Read the competition folder (or take one already read) and the training files, write a validated
+    ``submission.csv`` atomically.
 
     Beside the submission go ``<name>.config.toml`` (the resolved config) and ``<name>.run.json`` (stage
     timings and peak memory), so every submission can be traced and rerun.
@@ -341,7 +343,7 @@ def run(
     stages = StageLog()
     log.info("resolved config:\n%s", config.to_toml())
     with stages.stage("read data"):
-        competition = read_competition_dir(competition_dir)
+        competition = competition_dir if isinstance(competition_dir, Competition) else read_competition_dir(competition_dir)
         test = competition.test
     guarded = len(test) < config.guard.min_test_rows
     if guarded:

@@ -7,26 +7,23 @@ the placeholder run: it reads and validates the config and every training file, 
 ``daigt run`` (same files, same config) on training essays standing in as test, at two sizes, and
 extrapolates its wall time and peak memory linearly in the test size to 9,000 essays against Kaggle's limits.
 
-Exit status: 0 when the inputs are valid and the pipeline ran (an extrapolation over a limit, or a run past
-``guard.rehearsal_max_seconds``, is a warning: it is an estimate); 2 when the config or a data file is bad
-or the pipeline fails on the stand-in test set, so the commit run fails with the message.
+An extrapolation over a limit, or a run past ``guard.rehearsal_max_seconds``, is a warning (it is an
+estimate); a bad config or data file, or a pipeline failing on the stand-in test set, is an error
+(:class:`RehearsalFailed`, ``ConfigError``, ``DataError``), so the commit run fails with the message.
 """
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import pandas as pd
 
-from daigt.cli import add_config_arguments, load_config
-from daigt.config import Config, ConfigError
-from daigt.data import PROMPTS_FILE, TEST_FILE, TRAIN_FILE, DataError, check_trainable, \
-    read_competition_dir, sample_rows
+from daigt.config import Config
+from daigt.data import PROMPTS_FILE, TEST_FILE, TRAIN_FILE, check_trainable, read_competition_dir, sample_rows
 from daigt.pipeline import training_rows
 from daigt.stages import run_measured
 
@@ -89,21 +86,18 @@ def rehearsal_sizes(config: Config, n_train: int) -> list[int]:
     return [n, n // 2]
 
 
-def run_command(args: argparse.Namespace, competition_dir: Path, out: Path) -> list[str]:
-    command = [sys.executable, "-m", "daigt", "run", "-q", "--competition-dir", str(competition_dir),
-               "--train", *map(str, args.train), "--out", str(out)]
-    if args.config:
-        command += ["--config", str(args.config)]
-    for item in args.overrides:
-        command += ["--set", item]
-    return command
+def run_command(competition_dir: Path, train: Sequence[Path], out: Path, config_args: Sequence[str]) -> list[str]:
+    """The ``daigt run`` child of one measurement; ``config_args`` (``--config``/``--set``) as the caller got them."""
+    return [sys.executable, "-m", "daigt", "run", "-q", "--competition-dir", str(competition_dir),
+            "--train", *map(str, train), "--out", str(out), *config_args]
 
 
-def rehearse(args: argparse.Namespace, work: Path) -> int:
-    config = load_config(args)
-    say(f"config valid ({args.config or 'defaults'}{f' + {len(args.overrides)} override(s)' if args.overrides else ''})")
-    competition = read_competition_dir(args.competition_dir)
-    train = check_trainable(training_rows(config, competition, args.train))
+def rehearse(config: Config, competition_dir: Path, train_files: Sequence[Path], work: Path,
+             config_args: Sequence[str] = ()) -> None:
+    """Validate every training file, then run ``daigt run`` (with ``config_args``, which must give ``config``)
+    on training essays standing in as test, in scratch folders under ``work``, and report the extrapolation."""
+    competition = read_competition_dir(competition_dir)
+    train = check_trainable(training_rows(config, competition, train_files))
     per_file = train["file"].value_counts(sort=False)
     say(f"training data valid: {len(train):,} essays ({int(train['label'].sum()):,} machine) from "
         + ", ".join(f"{name} ({count:,})" for name, count in per_file.items()))
@@ -114,14 +108,14 @@ def rehearse(args: argparse.Namespace, work: Path) -> int:
     if not sizes:
         say(f"no pipeline rehearsal: it needs guard.rehearsal_rows (here {config.guard.rehearsal_rows}) and half the "
             f"training essays (here {n_fit // 2}) both at least 2 x guard.min_test_rows")
-        return 0
+        return
     measurements: list[Measurement] = []
     budget = config.guard.rehearsal_max_seconds
     for n in sizes:
         test = sample_rows(train, n, seed=config.seed)
         folder = stand_in_competition(competition.path, test, work / f"stand-in-{n}")
         say(f"full pipeline on {n:,} training essays standing in as test (cap {budget:.0f} s) ...")
-        m = measure(run_command(args, folder, work / f"rehearsal-{n}.csv"), n, budget)
+        m = measure(run_command(folder, train_files, work / f"rehearsal-{n}.csv", config_args), n, budget)
         if m.code is None:
             say(f"WARNING: stopped after {m.seconds:.0f} s (guard.rehearsal_max_seconds): {n:,} essays alone take "
                 f"longer than that, so 9,000 will take longer still; measure the full size off Kaggle or lower the cost")
@@ -137,7 +131,6 @@ def rehearse(args: argparse.Namespace, work: Path) -> int:
             break
     if measurements:
         report_extrapolation(measurements)
-    return 0
 
 
 def report_extrapolation(measurements: list[Measurement]) -> None:
@@ -156,33 +149,3 @@ def report_extrapolation(measurements: list[Measurement]) -> None:
 
 class RehearsalFailed(RuntimeError):
     """The pipeline failed on the stand-in test set."""
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--competition-dir", type=Path, required=True)
-    parser.add_argument("--train", type=Path, nargs="*", default=[], metavar="FILE")
-    parser.add_argument("--work-dir", type=Path, default=None, help="scratch folder (default: a fresh temporary one)")
-    add_config_arguments(parser)
-
-
-def command(args: argparse.Namespace) -> int:
-    """``daigt rehearse``."""
-    work = args.work_dir or Path(tempfile.mkdtemp(prefix="daigt-rehearsal-"))
-    try:
-        return rehearse(args, work)
-    except (ConfigError, DataError, RehearsalFailed) as exc:
-        print(f"daigt rehearsal: error: {exc}", file=sys.stderr, flush=True)
-        return 2
-    finally:
-        if args.work_dir is None:
-            shutil.rmtree(work, ignore_errors=True)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m daigt.rehearsal", description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    return command(parser.parse_args(argv))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -42,11 +42,9 @@ def _png(fig: Any) -> str:
 
 
 def _plt() -> Any:
-    try:
-        import matplotlib
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("the HTML report needs matplotlib: pip install 'daigt-kit[report]'") from exc
-    matplotlib.use("Agg", force=True)
+    from daigt.extras import import_extra
+
+    import_extra("matplotlib", "report", "the HTML report").use("Agg", force=True)
     import matplotlib.pyplot as plt
 
     return plt

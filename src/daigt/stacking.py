@@ -23,32 +23,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from daigt.blend import rank_scores
 from daigt.config import StackConfig
+from daigt.folds import group_folds
 from daigt.tokenizer import EncodedCorpus
 
 log = logging.getLogger("daigt")
 
 ROW_PARAMS = ("groups",)
 """Fit parameters that hold one value per training row: subset together with the rows."""
-
-
-def group_folds(n: int, groups: Sequence | None, n_folds: int, seed: int) -> np.ndarray:
-    """A fold number per row, whole groups (prompts) per fold, dealt largest-first to the smallest fold.
-
-    With fewer groups than folds (or none given) rows are dealt at random: the folds are then not
-    prompt-disjoint, which the caller logs.
-    """
-    rng = np.random.default_rng(seed)
-    if groups is not None:
-        names, inverse, counts = np.unique(np.asarray(groups).astype(str), return_inverse=True, return_counts=True)
-        if len(names) >= n_folds:
-            order = rng.permutation(len(names))
-            order = order[np.argsort(-counts[order], kind="stable")]
-            sizes, fold_of = np.zeros(n_folds, np.int64), np.zeros(len(names), np.int64)
-            for i in order:
-                k = int(np.argmin(sizes))
-                fold_of[i], sizes[k] = k, sizes[k] + counts[i]
-            return fold_of[inverse]
-    return rng.permutation(n) % n_folds
 
 
 def take(X: Any, rows: np.ndarray) -> Any:

@@ -2,9 +2,9 @@
 blend (:mod:`daigt.blend`).
 
 Needs the optional ``transformer`` extra (torch, transformers, accelerate). ``import daigt.transformer`` itself
-does not import torch: names load on first use, and :mod:`~daigt.transformer.checkpoints`,
-:mod:`~daigt.transformer.config`, :mod:`~daigt.transformer.folds` and :mod:`~daigt.transformer.cli` are
-torch-free, so the TF-IDF pipeline can check for models without it.
+does not import torch: names load on first use, and :mod:`~daigt.transformer.checkpoints` is torch-free, so the
+TF-IDF pipeline can check for models without it. Training settings are the ``train_transformer`` section of
+:class:`daigt.config.Config`; the training folds are :func:`daigt.folds.prompt_folds`, the split of ``daigt cv``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from typing import Any
 _EXPORTS = {
     "find_model_dirs": "daigt.transformer.checkpoints",
     "is_model_dir": "daigt.transformer.checkpoints",
-    "TrainConfig": "daigt.transformer.config",
-    "assign_prompt_folds": "daigt.transformer.folds",
     "predict_texts": "daigt.transformer.inference",
     "predict_logits": "daigt.transformer.inference",
     "DetectorModel": "daigt.transformer.modeling",

@@ -2,15 +2,51 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
 from typing import Any
 
+from daigt.config import Config, ConfigError, TrainTransformerConfig
+
 MARKER = "daigt_transformer.json"
 """File that makes a directory a checkpoint of this track: head type, training config, scores, versions."""
 STATE_DIR = "_state"
 """Resume state under a training output directory; never a model, skipped by :func:`find_model_dirs`."""
+TRAIN_CONFIG = "train_config.json"
+"""The ``train_transformer`` config section of a training run, saved in its output directory."""
+RESUME_FREE_FIELDS = frozenset({"folds", "stop_after_steps", "max_minutes", "keep_state", "progress", "log_every"})
+"""Fields that may differ between an interrupted run and its ``--resume`` without changing the result."""
+
+
+class CheckpointError(ValueError):
+    """A checkpoint or training output directory that cannot be used as asked; the message names it and the fix."""
+
+
+def save_train_config(config: TrainTransformerConfig, path: str | Path) -> Path:
+    """Write the section as JSON (atomically): the record of how a run's checkpoints were trained."""
+    from daigt.io import write_text_atomic
+
+    return write_text_atomic(path, json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True) + "\n")
+
+
+def load_train_config(path: str | Path) -> TrainTransformerConfig:
+    """A saved ``train_config.json``, checked by the config's one loader like any ``[train_transformer]`` table."""
+    path = Path(path)
+    try:
+        values = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: train config not found") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON ({exc}); fix the syntax") from None
+    return Config.from_dict({"train_transformer": values}, source=str(path)).train_transformer
+
+
+def resume_differences(saved: TrainTransformerConfig, new: TrainTransformerConfig) -> list[str]:
+    """Fields whose change would make a resumed run differ from an uninterrupted one."""
+    mine, theirs = dataclasses.asdict(saved), dataclasses.asdict(new)
+    return sorted(k for k in mine if k not in RESUME_FREE_FIELDS and mine[k] != theirs[k])
 
 
 class BestCheckpoint:
@@ -67,7 +103,7 @@ def read_marker(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise FileNotFoundError(f"{marker}: not found; {path} is not a checkpoint of `daigt train-transformer`") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{marker}: not valid JSON ({exc}); the checkpoint is damaged, re-save it") from None
+        raise CheckpointError(f"{marker}: not valid JSON ({exc}); the checkpoint is damaged, re-save it") from None
 
 
 def _natural_key(path: Path) -> list[Any]:

@@ -23,7 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from daigt.transformer.checkpoints import MARKER, read_marker
+from daigt.extras import MissingExtraError
+from daigt.transformer.checkpoints import MARKER, CheckpointError, read_marker
 
 HEAD_FILE = "head.safetensors"
 FORMAT_VERSION = 1
@@ -54,7 +55,7 @@ def load_tokenizer(path: str | Path):  # -> PreTrainedTokenizerBase
     require_conversion_packages(path)
     tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True, use_fast=True)
     if tokenizer.pad_token_id is None:
-        raise ValueError(f"{path}: the tokenizer has no padding token; set one (e.g. pad_token) and save it again")
+        raise CheckpointError(f"{path}: the tokenizer has no padding token; set one (e.g. pad_token) and save it again")
     return tokenizer
 
 
@@ -70,7 +71,7 @@ def require_conversion_packages(path: Path) -> None:
     missing = [package for package, module in (("sentencepiece", "sentencepiece"), ("protobuf", "google.protobuf"))
                if not _importable(module)]
     if missing:
-        raise ImportError(
+        raise MissingExtraError(
             f"{path}: the tokenizer is a SentencePiece model ({next(path.glob('*.model')).name}) without tokenizer.json; "
             f"converting it needs {' and '.join(missing)}. Fix: pip install 'daigt-kit[transformer]' (or {' '.join(missing)})"
         )
@@ -173,7 +174,7 @@ class DetectorModel(nn.Module):
                         head_dropout=float(meta.get("head_dropout", 0.0)))
             model.head.load_state_dict(load_file(str(head_file)))
         else:
-            raise ValueError(f"{path / MARKER}: unknown head {head!r}; expected 'mean' or 'sequence_classification'")
+            raise CheckpointError(f"{path / MARKER}: unknown head {head!r}; expected 'mean' or 'sequence_classification'")
         _own_tensors(model)
         return model.to(device).eval()
 

@@ -3,7 +3,7 @@ over several GPUs: DDP, mixed precision, gradient accumulation and resumable sta
 
 Output directory layout::
 
-    train_config.json        the TrainConfig of the run (``--resume`` refuses a different one)
+    train_config.json        the run's ``train_transformer`` config section (``--resume`` refuses a different one)
     folds.csv                row, prompt_name, label, fold
     fold_<k>/                best checkpoint of fold k (highest validation AUC) + its oof.csv
     fold_<k>.log.jsonl       one JSON line per log / validation event
@@ -30,11 +30,12 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from torch.utils.data import DataLoader
 
+from daigt.config import TrainTransformerConfig
+from daigt.folds import prompt_folds
 from daigt.io import write_atomic, write_text_atomic
 from daigt.transformer.batching import EncodedDataset, EpochSampler, PadCollator, encode_texts, steps_per_epoch
-from daigt.transformer.checkpoints import STATE_DIR, BestCheckpoint, is_model_dir
-from daigt.transformer.config import TrainConfig
-from daigt.transformer.folds import assign_prompt_folds
+from daigt.transformer.checkpoints import STATE_DIR, TRAIN_CONFIG, BestCheckpoint, CheckpointError, is_model_dir, \
+    load_train_config, resume_differences, save_train_config
 from daigt.transformer.inference import model_max_length, probabilities
 from daigt.transformer.modeling import DetectorModel, load_tokenizer
 
@@ -72,7 +73,7 @@ class TrainerState:
 class RunBudget:
     """What one invocation may still spend (``stop_after_steps``, ``max_minutes``), shared by all its folds."""
 
-    def __init__(self, config: TrainConfig) -> None:
+    def __init__(self, config: TrainTransformerConfig) -> None:
         self.steps_left = config.stop_after_steps or None
         self.deadline = time.monotonic() + 60.0 * config.max_minutes if config.max_minutes else None
 
@@ -117,7 +118,7 @@ class TrainingResult:
 # ---- entry points --------------------------------------------------------------------------------------
 
 
-def train_folds(config: TrainConfig, frame: pd.DataFrame, out_dir: str | Path, resume: bool = False) -> TrainingResult:
+def train_folds(config: TrainTransformerConfig, frame: pd.DataFrame, out_dir: str | Path, resume: bool = False) -> TrainingResult:
     """Train the folds ``config.fold_ids()`` on ``frame`` (text,label,prompt_name), keeping each fold's best AUC.
 
     Under ``accelerate launch`` every process runs this; only the main process writes the shared files.
@@ -126,7 +127,7 @@ def train_folds(config: TrainConfig, frame: pd.DataFrame, out_dir: str | Path, r
 
     process = PartialState(cpu=config.device == "cpu")
     out_dir = Path(out_dir)
-    folds = assign_prompt_folds(frame["prompt_name"].tolist(), frame["label"].tolist(), config.n_folds, config.seed)
+    folds = training_folds(config, frame)
     _check_out_dir(config, out_dir, frame, folds, resume)
     process.wait_for_everyone()
     if process.is_main_process:
@@ -158,8 +159,14 @@ def train_folds(config: TrainConfig, frame: pd.DataFrame, out_dir: str | Path, r
     return TrainingResult(out_dir, results, oof, finished)
 
 
+def training_folds(config: TrainTransformerConfig, frame: pd.DataFrame) -> np.ndarray:
+    """Validation fold per row: the prompt-grouped folds of ``daigt cv`` (same data and seed, same rows), each
+    holding both labels so its AUC is defined."""
+    return prompt_folds(frame["prompt_name"].to_numpy(), config.n_folds, config.seed, labels=frame["label"].to_numpy())
+
+
 def train_fold(
-    config: TrainConfig, frame: pd.DataFrame, folds: np.ndarray, fold: int, out_dir: str | Path, resume: bool = False,
+    config: TrainTransformerConfig, frame: pd.DataFrame, folds: np.ndarray, fold: int, out_dir: str | Path, resume: bool = False,
     budget: RunBudget | None = None,
 ) -> FoldResult:
     """Fine-tune on every fold but ``fold``, validate on ``fold``; returns when done or when the budget is spent."""
@@ -352,12 +359,12 @@ def train_fold(
 # ---- pieces ---------------------------------------------------------------------------------------------
 
 
-def initial_model(config: TrainConfig) -> DetectorModel:
+def initial_model(config: TrainTransformerConfig) -> DetectorModel:
     """The model to fine-tune: a pretrained encoder with a new head, or one of this track's checkpoints."""
     if is_model_dir(config.model_dir):
         model = DetectorModel.from_pretrained(config.model_dir)
         if model.head_type != config.head:
-            raise ValueError(f"{config.model_dir}: checkpoint has head {model.head_type!r} but --head {config.head!r}")
+            raise CheckpointError(f"{config.model_dir}: checkpoint has head {model.head_type!r} but --head {config.head!r}")
         if model.head_type == "mean":
             model.dropout.p = config.head_dropout
         return model.train()
@@ -385,7 +392,7 @@ def param_groups(model: nn.Module, lr_encoder: float, lr_head: float, weight_dec
     ]
 
 
-def resolve_precision(config: TrainConfig) -> str:
+def resolve_precision(config: TrainTransformerConfig) -> str:
     """Accelerate's ``mixed_precision``: full precision on CPU; bf16 needs compute capability 8 (not T4/P100)."""
     if config.device == "cpu" or not torch.cuda.is_available() or config.precision == "fp32":
         if config.precision in ("fp16", "bf16") and not torch.cuda.is_available():
@@ -420,7 +427,7 @@ def predict_fold(model: nn.Module, loader: DataLoader, accelerator: Any, frame_r
 
 
 def save_best(
-    model: DetectorModel, tokenizer: Any, config: TrainConfig, fold_dir: Path, frame: pd.DataFrame,
+    model: DetectorModel, tokenizer: Any, config: TrainTransformerConfig, fold_dir: Path, frame: pd.DataFrame,
     valid_rows: np.ndarray, probs: np.ndarray, metadata: dict[str, Any],
 ) -> None:
     model.save_pretrained(fold_dir, tokenizer=tokenizer, train_config=config, metadata=metadata)
@@ -432,17 +439,17 @@ def save_best(
     write_atomic(fold_dir / "oof.csv", lambda tmp: oof.to_csv(tmp, index=False))
 
 
-def _check_out_dir(config: TrainConfig, out_dir: Path, frame: pd.DataFrame, folds: np.ndarray, resume: bool) -> None:
+def _check_out_dir(config: TrainTransformerConfig, out_dir: Path, frame: pd.DataFrame, folds: np.ndarray, resume: bool) -> None:
     """Refuse to mix runs: a new run needs an empty directory, a resumed one the same settings and data."""
-    saved = out_dir / "train_config.json"
+    saved = out_dir / TRAIN_CONFIG
     if not resume:
         if out_dir.exists() and any(out_dir.iterdir()):
-            raise ValueError(f"{out_dir}: output directory is not empty; pass --resume to continue it or choose a new --out-dir")
+            raise CheckpointError(f"{out_dir}: output directory is not empty; pass --resume to continue it or choose a new --out-dir")
         return
     if saved.is_file():
-        changed = TrainConfig.from_json(saved).resume_differences(config)
+        changed = resume_differences(load_train_config(saved), config)
         if changed:
-            raise ValueError(
+            raise CheckpointError(
                 f"{saved}: --resume with different settings {changed}; rerun with the saved values or a new --out-dir"
             )
     path = out_dir / "folds.csv"
@@ -451,12 +458,12 @@ def _check_out_dir(config: TrainConfig, out_dir: Path, frame: pd.DataFrame, fold
         same = len(previous) == len(frame) and np.array_equal(previous["fold"].to_numpy(), folds) and np.array_equal(
             previous["prompt_name"].astype(str).to_numpy(), frame["prompt_name"].astype(str).to_numpy())
         if not same:
-            raise ValueError(f"{path}: the training data or folds differ from the interrupted run; resume with the same files")
+            raise CheckpointError(f"{path}: the training data or folds differ from the interrupted run; resume with the same files")
 
 
-def _write_run_files(config: TrainConfig, out_dir: Path, frame: pd.DataFrame, folds: np.ndarray) -> None:
+def _write_run_files(config: TrainTransformerConfig, out_dir: Path, frame: pd.DataFrame, folds: np.ndarray) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    config.save(out_dir / "train_config.json")
+    save_train_config(config, out_dir / TRAIN_CONFIG)
     table = pd.DataFrame({"row": np.arange(len(frame)), "prompt_name": frame["prompt_name"].to_numpy(),
                           "label": frame["label"].to_numpy().astype(int), "fold": folds})
     write_atomic(out_dir / "folds.csv", lambda tmp: table.to_csv(tmp, index=False))
@@ -471,7 +478,7 @@ def _read_scores(out_dir: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
-def _write_scores(out_dir: Path, config: TrainConfig, result: FoldResult) -> None:
+def _write_scores(out_dir: Path, config: TrainTransformerConfig, result: FoldResult) -> None:
     scores = _read_scores(out_dir)
     folds = scores.get("folds", {})
     folds[str(result.fold)] = asdict(result)
@@ -518,7 +525,7 @@ def _progress(total: int, initial: int, desc: str, enabled: bool) -> Any:
     return tqdm(total=total, initial=initial, desc=desc, unit="step", mininterval=2.0)
 
 
-def load_training_frame(paths: Sequence[str | Path], config: TrainConfig) -> pd.DataFrame:
+def load_training_frame(paths: Sequence[str | Path], config: TrainTransformerConfig) -> pd.DataFrame:
     from daigt.transformer.inputs import load_labelled
 
     return load_labelled(paths, strip_anonymisation=config.strip_anonymisation, max_rows=config.max_train_rows, seed=config.seed)
