@@ -1,13 +1,9 @@
-import json
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-import daigt
 from daigt.cli import build_parser, main
 from daigt.config import Config
 
@@ -65,29 +61,6 @@ def test_module_entry_point_and_no_torch_on_the_tfidf_path():
     assert out.strip() == "False"
     version = subprocess.run([sys.executable, "-m", "daigt", "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("daigt ")
-
-
-def test_library_imports_no_command_line():
-    """The layers run one way: importing the library loads no daigt.cli module and no daigt module that parses
-    arguments (argparse is the command line's; some third-party packages import it themselves)."""
-    code = ("import json, sys, daigt.pipeline, daigt.evaluation, daigt.rehearsal, daigt.report, daigt.stacking\n"
-            "print(json.dumps({m: getattr(sys.modules[m], '__file__', None) for m in sys.modules if m.startswith('daigt')}))")
-    loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
-    assert "daigt.evaluation.protocol" in loaded and "daigt.pipeline" in loaded
-    assert [m for m in loaded if m.startswith("daigt.cli")] == []
-    assert [m for m, path in loaded.items() if path and "argparse" in Path(path).read_text()] == []
-
-
-COMMAND_LINE = ("cli", "__main__.py", "kaggle_kit.py", "kaggle_publish.py")
-"""daigt.cli, the ``python -m daigt`` entry point, and the Kaggle tooling (leaving the package for its own)."""
-
-
-def test_no_library_module_imports_argparse_or_the_command_line():
-    root = Path(daigt.__file__).parent
-    pattern = re.compile(r"^\s*(import argparse|from argparse |from daigt\.cli|import daigt\.cli)", re.M)
-    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
-                 if p.relative_to(root).parts[0] not in COMMAND_LINE and pattern.search(p.read_text())]
-    assert offenders == []
 
 
 def test_an_unexpected_error_keeps_its_traceback(monkeypatch):
