@@ -1,4 +1,4 @@
-"""The causal-LM member alone on the hard-case protocols, with AUC per protocol and by length bucket.
+"""The causal-LM member alone on the hard-case protocols, with AUC per protocol and by length bucket (the member as configured, and with ``relative=False``).
 
 Protocols (the splitters of ``daigt.evaluation``, as ``daigt cv`` builds them from every file of
 ``../shared/data``): LCOO ``m4_llama2``, LCOO ``liang2023_detector_bias`` and LOSO ``llm-unknown(ai-mix-v16)`` with
@@ -110,14 +110,18 @@ def main(argv: list[str] | None = None) -> int:
     print(timing, flush=True)
     rows, buckets = [], []
     for name, train, test, n_test_all in plans:
-        member = CausalLMClassifier(model=args.model, max_length=args.max_length, device="cpu",
-                                    cache_dir=args.cache_dir, sample_size=0, seed=args.seed)
-        member.fit(texts[train].tolist(), y[train], groups=files[train])
-        scores = member.predict_proba(texts[test].tolist())[:, 1]
+        members = {}
+        for relative in (True, False):
+            member = CausalLMClassifier(model=args.model, max_length=args.max_length, device="cpu",
+                                        cache_dir=args.cache_dir, sample_size=0, relative=relative, seed=args.seed)
+            member.fit(texts[train].tolist(), y[train], groups=files[train])
+            members[relative] = member.predict_proba(texts[test].tolist())[:, 1]
+        scores = members[True]
         lp = member.scorer_.features(texts[test].tolist())["lp_mean"].to_numpy()
         rows.append({"protocol": name, "train_texts": len(train), "test_texts": len(test),
                      "test_fold_rows": int(n_test_all), "test_machine": int(y[test].sum()),
-                     "auc_member": auc(y[test], scores), "auc_zero_shot_lp_mean": auc(y[test], lp)})
+                     "auc_member": auc(y[test], scores), "auc_member_no_relative": auc(y[test], members[False]),
+                     "auc_zero_shot_lp_mean": auc(y[test], lp)})
         print(rows[-1], flush=True)
         words = np.array([len(t.split()) for t in texts[test]])
         for bucket in sorted(set(length_bucket(words)), key=lambda b: int(b.split("-")[0].rstrip("+"))):
@@ -141,12 +145,14 @@ def markdown(result: dict[str, Any]) -> str:
         f"{result['test_per_fold']} texts per fold (half per label, stratified by source; seed {result['seed']}). Small "
         f"samples: read differences under ~0.05 AUC as noise. Scoring: {result['scoring']}.",
         "",
-        "| protocol | train texts | test texts (of fold) | machine | AUC member | AUC zero-shot lp_mean |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| protocol | train texts | test texts (of fold) | machine | AUC member | AUC member, relative=False | "
+        "AUC zero-shot lp_mean |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["protocols"]:
         lines.append(f"| {r['protocol']} | {r['train_texts']} | {r['test_texts']} ({r['test_fold_rows']}) | "
-                     f"{r['test_machine']} | {r['auc_member']} | {r['auc_zero_shot_lp_mean']} |")
+                     f"{r['test_machine']} | {r['auc_member']} | {r['auc_member_no_relative']} | "
+                     f"{r['auc_zero_shot_lp_mean']} |")
     lines += ["", "By length (words):", "", "| protocol | words | texts | machine | AUC member |", "|---|---|---:|---:|---:|"]
     for r in result["length_buckets"]:
         lines.append(f"| {r['protocol']} | {r['words']} | {r['texts']} | {r['machine']} | {r['auc_member'] or '-'} |")
