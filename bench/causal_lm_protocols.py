@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from daigt.data import read_training_files
-from daigt.evaluation import leave_one_corpus_out, leave_one_source_out, length_bucket  # wt-cli splits this module
+from daigt.evaluation import leave_one_corpus_out, leave_one_source_out, length_bucket
 from daigt.io import write_text_atomic
 from daigt.transformer.causal_lm import FEATURES, CausalLMClassifier, CausalLMScorer, stratified_sample, text_hash
 

