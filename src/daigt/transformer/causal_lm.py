@@ -217,8 +217,10 @@ class CausalLMScorer:
     models load on first use, so a run served entirely from the cache never loads them.
     """
 
-    def __init__(self, model: str, performer: str = "", max_length: int = 192, batch_size: int = 8,
-                 dtype: str = "auto", device: str = "auto", cache_dir: str = "", progress: bool = False) -> None:
+    def __init__(self, model: str, performer: str = CausalLMConfig.performer,
+                 max_length: int = CausalLMConfig.max_length, batch_size: int = CausalLMConfig.batch_size,
+                 dtype: str = CausalLMConfig.dtype, device: str = CausalLMConfig.device,
+                 cache_dir: str = CausalLMConfig.cache_dir, progress: bool = False) -> None:
         self.model = model
         self.performer = performer
         self.max_length = max_length
