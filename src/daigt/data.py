@@ -227,7 +227,7 @@ def sample_rows(frame: pd.DataFrame, n: int, seed: int, label_column: str = "lab
         return frame.reset_index(drop=True)
     labels = frame[label_column].to_numpy()
     classes, counts = np.unique(labels, return_counts=True)
-    quotas = _proportional_quotas(counts, n)
+    quotas = proportional_quotas(counts, n)
     rng = np.random.default_rng(seed)
     chosen = [
         rng.choice(np.flatnonzero(labels == value), size=quota, replace=False)
@@ -237,7 +237,7 @@ def sample_rows(frame: pd.DataFrame, n: int, seed: int, label_column: str = "lab
     return frame.iloc[positions].reset_index(drop=True)
 
 
-def _proportional_quotas(counts: np.ndarray, n: int) -> np.ndarray:
+def proportional_quotas(counts: np.ndarray, n: int) -> np.ndarray:
     """Largest-remainder allocation of ``n`` over ``counts``; every present class keeps at least one row."""
     exact = counts / counts.sum() * n
     quotas = np.floor(exact).astype(int)

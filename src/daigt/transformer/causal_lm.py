@@ -45,6 +45,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from daigt.config import CausalLMConfig
+from daigt.data import proportional_quotas
 from daigt.io import write_atomic
 from daigt.transformer.batching import replicate, resolve_devices, run_on_devices
 
@@ -383,18 +384,15 @@ def within_corpus_ranks(features: np.ndarray, corpus: np.ndarray) -> np.ndarray:
 
 def stratified_sample(y: np.ndarray, groups: np.ndarray, size: int, seed: int) -> np.ndarray:
     """Sorted row indices of a seeded sample of ``size`` rows keeping each (group, label) cell's share (all rows
-    when there are fewer); every cell keeps at least one row."""
+    when there are fewer); every cell keeps at least one row (:func:`daigt.data.proportional_quotas`)."""
     y, groups = np.asarray(y), np.asarray(groups)
     if size <= 0 or size >= len(y):
         return np.arange(len(y))
     rng = np.random.default_rng(seed)
     cells = [rows for _, rows in sorted(pd.Series(np.arange(len(y))).groupby([groups, y]).indices.items(),
                                         key=lambda kv: str(kv[0]))]
-    quota = np.array([size * len(rows) / len(y) for rows in cells])
-    take = np.maximum(np.floor(quota).astype(int), 1)
-    for cell in np.argsort(-(quota - np.floor(quota)), kind="stable")[: max(size - take.sum(), 0)]:
-        take[cell] += 1  # largest remainders first, so the sample has exactly ``size`` rows when it can
-    picked = [rng.choice(rows, size=min(n, len(rows)), replace=False) for rows, n in zip(cells, take)]
+    take = proportional_quotas(np.array([len(rows) for rows in cells]), size)
+    picked = [rng.choice(rows, size=n, replace=False) for rows, n in zip(cells, take)]
     return np.sort(np.concatenate(picked))
 
 
