@@ -32,7 +32,8 @@ import pandas as pd
 from daigt.data import read_training_files
 from daigt.evaluation import leave_one_corpus_out, leave_one_source_out, length_bucket
 from daigt.io import write_text_atomic
-from daigt.transformer.causal_lm import FEATURES, CausalLMClassifier, CausalLMScorer, stratified_sample, text_hash
+from daigt.data import stratified_sample
+from daigt.transformer.causal_lm import FEATURES, CausalLMClassifier, CausalLMScorer, text_hash
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"

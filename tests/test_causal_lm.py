@@ -15,7 +15,7 @@ from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 from daigt.config import Config, ConfigError  # noqa: E402
 from daigt.transformer.causal_lm import (  # noqa: E402
     FEATURES, CausalLMClassifier, CausalLMScorer, next_token_log_probs, resolve_model,
-    stratified_sample, text_features,
+    text_features,
 )
 from daigt.transformer.tiny import build_tiny_causal_lm, build_tiny_tokenizer  # noqa: E402
 
@@ -164,14 +164,6 @@ def test_member_sample_never_holds_a_test_fold_text(tmp_path):
         proba = fitted.predict_proba([texts[i] for i in test])
         assert proba.shape == (len(test), 2) and np.allclose(proba.sum(1), 1)
     assert member.get_params()["sample_size"] == 12 and not hasattr(member, "model_")
-
-
-def test_stratified_sample_keeps_every_cell():
-    y = np.array([0] * 90 + [1] * 10)
-    groups = np.array(["a"] * 50 + ["b"] * 40 + ["b"] * 10)
-    picked = stratified_sample(y, groups, 20, seed=0)
-    assert len(picked) == 20 and (y[picked] == 1).sum() == 2 and (groups[picked] == "a").sum() == 10
-    np.testing.assert_array_equal(picked, stratified_sample(y, groups, 20, seed=0))
 
 
 def test_config_section_builds_the_member():

@@ -107,3 +107,14 @@ def test_hard_suite_tabulates_every_protocol_per_variant_and_resumes(tmp_path, c
     capsys.readouterr()
     assert main(["cv", *base, *["--variants", "public recipe", "--saved-only"]]) == 0
     assert "| attack |" in capsys.readouterr().out
+
+
+def test_a_suite_variant_can_name_its_own_model(tmp_path, capsys):
+    paths = hard_suite_files(tmp_path)
+    out = tmp_path / "suite"
+    base = [*paths, "--suite", "hard", "--cells", "attack", "--out", str(out)]
+    assert main(["cv", *base, "--variants", "recipe", "--variant", "recipe=model=baseline"]) == 0
+    assert EvalResult.load(out / "recipe" / "attack").summary["suite_cell"]["model"] == "baseline"
+    capsys.readouterr()
+    assert main(["cv", *base, "--variants", "bad", "--variant", "bad=model=nope"]) == 2
+    assert "model=['nope']" in capsys.readouterr().err

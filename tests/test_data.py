@@ -30,6 +30,7 @@ from daigt.data import (
     read_training_file,
     read_training_files,
     sample_rows,
+    stratified_sample,
     strip_anonymisation_tokens,
 )
 
@@ -470,3 +471,11 @@ def test_a_first_row_with_an_extra_field_is_not_read_as_shifted_columns(tmp_path
 def test_a_directory_is_not_reported_as_missing(tmp_path):
     with pytest.raises(DataError, match="is a directory, not a CSV file"):
         read_training_file(tmp_path)
+
+
+def test_stratified_sample_keeps_every_cell():
+    y = np.array([0] * 90 + [1] * 10)
+    groups = np.array(["a"] * 50 + ["b"] * 40 + ["b"] * 10)
+    picked = stratified_sample(y, groups, 20, seed=0)
+    assert len(picked) == 20 and (y[picked] == 1).sum() == 2 and (groups[picked] == "a").sum() == 10
+    np.testing.assert_array_equal(picked, stratified_sample(y, groups, 20, seed=0))

@@ -421,3 +421,12 @@ def test_clone_and_params():
     assert vec.get_params() == params  # fit never mutates parameters
     copy.set_params(min_df=1)
     assert copy.min_df == 1 and vec.min_df == 2
+
+
+def test_ngram_coverage_is_the_share_of_mass_on_ngrams_the_reference_has():
+    from daigt.features import ngram_coverage
+
+    X = sp.csr_matrix(np.array([[0.5, 0.5, 0.0, 0.0], [0.25, 0.0, 0.75, 0.0], [0.0, 0.0, 0.0, 0.0]]))
+    reference = sp.csr_matrix(np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.0, 0.0]]))
+    np.testing.assert_allclose(ngram_coverage(X, reference), [1.0, 0.25, 0.0])
+    np.testing.assert_allclose(ngram_coverage(X, X), [1.0, 1.0, 0.0])

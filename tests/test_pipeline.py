@@ -222,3 +222,41 @@ def test_quality_floor_leave_one_source_out_ai_mix(shared_data):
     scores = fit_predict(config, train, list(frame["text"].iloc[fold.test_idx]), show_progress=False).scores
     auc = roc_auc_score(frame["label"].iloc[fold.test_idx], scores)
     assert auc >= LOSO_AI_MIX_FLOOR, auc
+
+
+def test_corpus_stack_holds_out_whole_files_and_measures_coverage_without_the_own_fold():
+    import scipy.sparse as sp
+
+    from daigt.pipeline import stack_rows
+    from daigt.stacking import Member
+
+    files = np.repeat(["a", "b", "c", "d", "e"], 40)
+    labels = np.tile([0, 1], 100)
+    # file "e" alone uses n-grams 10..19: its rows are in the training matrix, yet no other file has them
+    cols = np.where(files == "e", 10 + np.arange(200) % 10, np.arange(200) % 10)
+    X = sp.csr_matrix((np.ones(200), (np.arange(200), cols)), shape=(200, 20))
+    tfidf = Member("tfidf", None, X, X[:5])
+    config = Config().with_overrides(["ensemble.stack.folds=corpus", "ensemble.stack.similarity=true",
+                                      "ensemble.stack.n_folds=5", "ensemble.stack.sample_size=50"])
+    split = stack_rows(config, tfidf, labels, None, files)
+    assert all(len(np.unique(split.folds[files == f])) == 1 for f in "abcde") and split.rank_within_folds
+    assert len(split.rows) == 50 and all((files[split.rows] == f).sum() == 10 for f in "abcde")
+    assert ((labels[split.rows] == 1).sum()) == 25
+    train_sim, test_sim = split.similarity
+    np.testing.assert_array_equal(train_sim, (files[split.rows] != "e").astype(float))
+    np.testing.assert_array_equal(test_sim, np.ones(5))
+    prompt = stack_rows(Config().with_overrides(["ensemble.stack.n_folds=2"]), tfidf, labels, files, files)
+    assert prompt.rows is None and prompt.similarity is None and not prompt.rank_within_folds
+
+
+def test_corpus_fitted_stack_with_similarity_runs_end_to_end(sample_train):
+    train, test = small_split(sample_train, 300, 60)
+    train = train.assign(file=train["prompt_name"])  # a stand-in for files: each holds both labels
+    config = Config().with_overrides(["ensemble.stack.enabled=true", "ensemble.stack.folds=corpus",
+                                      "ensemble.stack.similarity=true", "ensemble.stack.n_folds=3",
+                                      "ensemble.stack.sample_size=200"])
+    first = fit_predict(config, train, list(test["text"]), show_progress=False)
+    again = fit_predict(config, train, list(test["text"]), show_progress=False)
+    assert list(first.columns) == ["stacked"] and ((0 <= first.scores) & (first.scores <= 1)).all()
+    np.testing.assert_array_equal(first.scores, again.scores)
+    assert roc_auc_score(test["label"], first.scores) > 0.8

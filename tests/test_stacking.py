@@ -102,3 +102,52 @@ def test_stacked_scores_end_to_end_on_honest_members():
     out = stacked_scores(members, y, np.arange(n) % 8, np.full(n, 300), np.full(m, 300), seed=0)
     assert out.shape == (m,) and ((0 <= out) & (out <= 1)).all()
     assert roc_auc_score(y_test, out) == pytest.approx(roc_auc_score(y_test, tests[0]), abs=0.02)
+
+
+def test_meta_rows_are_scored_by_members_fitted_on_every_other_fold_row():
+    fitted_on = []
+
+    class SizeSpy(Memoriser):
+        def fit(self, X, y):
+            fitted_on.append(len(X))
+            return super().fit(X, y)
+
+    n = 90
+    groups = np.arange(n) % 6
+    X = np.column_stack([np.arange(n), groups])
+    y = (np.arange(n) // 2) % 2
+    folds = group_folds(n, groups, 3, seed=0)
+    rows = np.arange(0, n, 5)
+    oof = Member("spy", SizeSpy(), X, X).out_of_fold_scores(y, folds, rows)
+    assert oof.shape == (len(rows),) and (oof == 0).all()  # no row, no prompt of its own fold
+    assert fitted_on == [int((folds != k).sum()) for k in np.unique(folds[rows])]
+
+
+def test_meta_learner_uses_similarity_to_pick_the_member_for_unfamiliar_texts():
+    rng = np.random.default_rng(2)
+    n = 3000
+    y = rng.integers(0, 2, n)
+    similarity = rng.uniform(0, 1, n)
+    familiar = similarity > 0.5
+    ngram_like = np.where(familiar, y + rng.normal(0, 0.3, n), rng.normal(0, 1, n))
+    lm_like = y + rng.normal(0, 1.0, n)
+    scores = np.column_stack([ngram_like, lm_like])
+    lengths = np.full(n, 300)
+    plain = StackedBlend(length_interaction=False).fit(scores, y, lengths)
+    aware = StackedBlend(length_interaction=False).fit(scores, y, lengths, similarity)
+    auc_plain = roc_auc_score(y, plain.predict_proba(scores, lengths)[:, 1])
+    auc_aware = roc_auc_score(y, aware.predict_proba(scores, lengths, similarity)[:, 1])
+    assert auc_aware > auc_plain + 0.01
+    assert aware.model_.coef_[0, 2] > 0  # the n-gram member's weight grows with similarity
+    with pytest.raises(ValueError, match="similarity"):
+        aware.predict_proba(scores, lengths)
+
+
+def test_blocks_rank_each_fold_on_its_own():
+    y = np.array([0, 1] * 50)
+    shift = np.repeat([0.0, 10.0], 50)  # the second block's scores are all higher: pooled ranks mix the offset in
+    scores = (y + shift + np.linspace(0, 0.1, 100))[:, None]
+    blocks = np.repeat([0, 1], 50)
+    blend = StackedBlend(length_interaction=False).fit(scores, y, np.full(100, 300), blocks=blocks)
+    design = blend._design(scores, np.full(100, 300), None, blocks)
+    assert np.allclose(design[:50], design[50:])

@@ -280,13 +280,23 @@ class LanguageModelConfig:
 
 @dataclass(frozen=True)
 class StackConfig:
-    """A learned blend: a meta-learner fitted on out-of-fold member scores from prompt-grouped folds of the
-    training rows, instead of the fixed member weights (``daigt.stacking``)."""
+    """A learned blend: a meta-learner fitted on out-of-fold member scores from grouped folds of the training
+    rows, instead of the fixed member weights (``daigt.stacking``)."""
 
     enabled: bool = False
     """Replace the fixed weights by the learned blend."""
     n_folds: Annotated[int, Range(2, 100)] = 4
-    """Prompt-grouped folds that produce the out-of-fold member scores."""
+    """Folds that produce the out-of-fold member scores."""
+    folds: Literal["prompt", "corpus"] = "prompt"
+    """What the folds hold out: ``prompt`` (unseen topics) or ``corpus`` (unseen training files, each fold's scores
+    ranked on their own as a test set's are: the only folds that show the blend what a shift of domain or
+    generator does to each member). Too few prompts or files for ``n_folds`` fall back to random folds (logged)."""
+    similarity: bool = False
+    """Give the blend each text's n-gram coverage by the training texts (the share of its TF-IDF mass on n-grams
+    some training text has), so member weights can differ between familiar and unfamiliar texts."""
+    sample_size: Annotated[int, Range(0)] = 0
+    """Training rows the blend learns from, stratified by file and label (0 = all); members still fit on all
+    rows. A causal-LM member then scores only these rows (and its own sample) out of fold."""
     length_interaction: bool = True
     """Let each member's weight depend on the text's length (log token count), so short texts can lean on the
     members that stay informative with little evidence."""

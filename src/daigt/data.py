@@ -255,6 +255,20 @@ def proportional_quotas(counts: np.ndarray, n: int) -> np.ndarray:
     return quotas
 
 
+def stratified_sample(y: np.ndarray, groups: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted row indices of a seeded sample of ``size`` rows keeping each (group, label) cell's share (all rows
+    when there are fewer); every cell keeps at least one row (:func:`daigt.data.proportional_quotas`)."""
+    y, groups = np.asarray(y), np.asarray(groups)
+    if size <= 0 or size >= len(y):
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    cells = [rows for _, rows in sorted(pd.Series(np.arange(len(y))).groupby([groups, y]).indices.items(),
+                                        key=lambda kv: str(kv[0]))]
+    take = proportional_quotas(np.array([len(rows) for rows in cells]), size)
+    picked = [rng.choice(rows, size=n, replace=False) for rows, n in zip(cells, take)]
+    return np.sort(np.concatenate(picked))
+
+
 def _canonical_from_daigt(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     _check_texts(path, frame, "text")
     labels = _parse_labels(path, frame, "label")

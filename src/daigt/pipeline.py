@@ -37,11 +37,13 @@ from daigt.data import (
     read_competition_dir,
     read_training_files,
     sample_rows,
+    stratified_sample,
 )
-from daigt.features import NgramTfidfVectorizer
+from daigt.features import NgramTfidfVectorizer, ngram_coverage
+from daigt.folds import group_folds
 from daigt.lm import LMStatsClassifier, sentence_end_ids
 from daigt.models import WeightedEnsemble, tfidf_ensemble, tfidf_weights
-from daigt.stacking import Member, StackedBlend, stacked_scores
+from daigt.stacking import Member, StackedBlend, StackRows, stacked_scores
 from daigt.stages import StageLog, peak_rss_mb
 from daigt.style import StyleClassifier
 from daigt.submission import make_submission, write_submission
@@ -264,7 +266,8 @@ def fit_predict(
         tfidf = Member("tfidf", tfidf_ensemble(config.ensemble, config.seed), X_train, X_test)
         del X_train, X_test
         with stages.stage("stacked blend"):
-            columns = {"stacked": stacked_blend(config, [tfidf, *members], scores, labels, groups, *lengths)}
+            columns = {"stacked": stacked_blend(config, [tfidf, *members], scores, labels, groups, corpora,
+                                                *lengths)}
         weights = {"stacked": sum(table[m.name] for m in [tfidf, *members])}
     else:
         del X_train, X_test
@@ -297,12 +300,38 @@ def pseudo_labelled_ensemble(config: Config, X_train, labels: np.ndarray, X_test
     return tfidf_ensemble(config.ensemble, config.seed).fit(X, y)
 
 
-def stacked_blend(config: Config, members: list[Member], tfidf_scores: np.ndarray, labels: np.ndarray, groups,
-                  train_lengths: np.ndarray, test_lengths: np.ndarray) -> np.ndarray:
+def stacked_blend(config: Config, members: list[Member], tfidf_scores: np.ndarray, labels: np.ndarray,
+                  groups: np.ndarray | None, corpora: np.ndarray | None, train_lengths: np.ndarray,
+                  test_lengths: np.ndarray) -> np.ndarray:
     """The learned blend; the TF-IDF column's test scores are the ensemble's (pseudo-label refit included)."""
     stack = config.ensemble.stack
     return stacked_scores(members, labels, groups, train_lengths, test_lengths, test_scores={"tfidf": tfidf_scores},
-                          meta=StackedBlend.from_config(stack, config.seed), n_folds=stack.n_folds, seed=config.seed)
+                          meta=StackedBlend.from_config(stack, config.seed), n_folds=stack.n_folds, seed=config.seed,
+                          split=stack_rows(config, members[0], labels, groups, corpora))
+
+
+def stack_rows(config: Config, tfidf: Member, labels: np.ndarray, groups: np.ndarray | None,
+               corpora: np.ndarray | None) -> StackRows:
+    """The learned blend's folds, the rows it learns from and (``stack.similarity``) their n-gram coverage, read
+    from the TF-IDF member's matrices: a held-out row against the other folds' rows, a test row against all."""
+    stack = config.ensemble.stack
+    by = corpora if stack.folds == "corpus" else groups
+    n_groups = 0 if by is None else len(np.unique(np.asarray(by).astype(str)))
+    if n_groups < stack.n_folds:
+        log.warning("stacking: %d %s groups among the training rows for %d folds; its folds are random, not "
+                    "grouped", n_groups, stack.folds, stack.n_folds)
+    folds = group_folds(len(labels), by, stack.n_folds, config.seed)
+    strata = corpora if corpora is not None else np.zeros(len(labels), dtype=int)
+    rows = stratified_sample(labels, strata, stack.sample_size, config.seed) if stack.sample_size else None
+    similarity = None
+    if stack.similarity:
+        picked = np.arange(len(labels)) if rows is None else rows
+        train_sim = np.zeros(len(picked))
+        for k in np.unique(folds[picked]):
+            held = folds[picked] == k
+            train_sim[held] = ngram_coverage(tfidf.train[picked[held]], tfidf.train[folds != k])
+        similarity = (train_sim, ngram_coverage(tfidf.test, tfidf.train))
+    return StackRows(folds, rows, similarity, rank_within_folds=stack.folds == "corpus")
 
 
 def transformer_scores(config: Config, test_texts: Sequence[str], stages: StageLog) -> np.ndarray | None:

@@ -55,17 +55,36 @@ SUITES: dict[str, tuple[SuiteCell, ...]] = {
 on the PERSUADE-based files only (as in README "Generalisation")."""
 
 
+LM_VARIANTS = ("causal-LM member", "defaults + causal LM", "corpus-fitted blend + causal LM")
+"""Variants that need ``ensemble.causal_lm.model``: in the default set only when the base config names an LM."""
+
+
 def suite_variants() -> dict[str, tuple[str, ...]]:
-    """Named override sets a suite compares, each applied on top of ``--config``/``--set``."""
+    """Named override sets a suite compares, each applied on top of ``--config``/``--set``. A ``model=NAME`` item
+    (no section: not a config field) trains that model of :data:`MODELS` per fold instead of ``--model``."""
     from daigt.config import PUBLIC_RECIPE
 
+    corpus_blend = ("ensemble.stack.enabled=true", "ensemble.stack.folds=corpus", "ensemble.stack.similarity=true")
     return {
         "public recipe": tuple(PUBLIC_RECIPE),
         "old defaults": (),
         "lm member": ("ensemble.lm.weight=0.1",),
         "lm label-free": ("ensemble.lm.weight=0.1", "ensemble.lm.statistics=label-free"),
         "learned blend": ("ensemble.stack.enabled=true",),
+        "corpus-fitted blend": corpus_blend,
+        "causal-LM member": ("model=causal-lm",),
+        "defaults + causal LM": ("ensemble.causal_lm.weight=0.2",),
+        "corpus-fitted blend + causal LM": (*corpus_blend, "ensemble.causal_lm.weight=0.2"),
     }
+
+
+def variant_model(overrides: Sequence[str], default: str) -> tuple[str, list[str]]:
+    """The per-fold model a variant names (``model=NAME``, else ``default``) and its config overrides."""
+    models = [item.partition("=")[2] for item in overrides if item.startswith("model=")]
+    unknown = [m for m in models if m not in MODELS]
+    if unknown or len(models) > 1:
+        raise EvaluationError(f"suite variant model={models}: name one model of {sorted(MODELS)}")
+    return (models[0] if models else default), [item for item in overrides if not item.startswith("model=")]
 
 
 def cell_files_and_options(
@@ -111,13 +130,15 @@ def run_suite(
     for item in extra_variants:
         name, _, overrides = item.partition("=")
         known[name.strip()] = tuple(overrides.split())
-    chosen = list(variants) if variants else list(known)
+    chosen = list(variants) if variants else [
+        v for v in known if base_config.ensemble.causal_lm.model or v not in LM_VARIANTS]
     unknown = [v for v in chosen if v not in known]
     if unknown:
         raise EvaluationError(f"--variants {unknown}: unknown; known: {list(known)} (add one with --variant NAME=OVERRIDES)")
     table: dict[str, dict[str, float]] = {}
     for variant in chosen:
-        config = base_config.with_overrides(list(known[variant]))
+        variant_of_model, overrides = variant_model(known[variant], model)
+        config = base_config.with_overrides(overrides)
         for cell in SUITES[suite]:
             if cells and cell.protocol not in cells:
                 continue
@@ -127,7 +148,8 @@ def run_suite(
                 continue
             cell_files, options = picked
             where = Path(out) / _slug(variant) / _slug(cell.name) if out else None
-            key = {"files": sorted(Path(p).name for p in cell_files), "model": model, **dataclasses.asdict(options)}
+            key = {"files": sorted(Path(p).name for p in cell_files), "model": variant_of_model,
+                   **dataclasses.asdict(options)}
             result = _saved_cell(where, config, key) if resume or saved_only else None
             if result is None and saved_only:
                 log.warning("suite %s: %s, %s not saved under %s", suite, variant, cell.name, out)
@@ -135,7 +157,7 @@ def run_suite(
             if result is None:
                 log.info("suite %s: %s, %s", suite, variant, cell.name)
                 df, folds, notes = protocol_folds(cell_files, options, config)
-                result = evaluate(df, folds, MODELS[model], config, protocol=cell.protocol, progress=progress,
+                result = evaluate(df, folds, MODELS[variant_of_model], config, protocol=cell.protocol, progress=progress,
                                   skipped=notes)
                 result.summary["suite_cell"] = key
                 if where is not None:

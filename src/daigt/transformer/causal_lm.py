@@ -45,7 +45,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 
 from daigt.config import CausalLMConfig
-from daigt.data import proportional_quotas
+from daigt.data import stratified_sample
 from daigt.io import write_atomic
 from daigt.transformer.batching import replicate, resolve_devices, run_on_devices
 
@@ -380,20 +380,6 @@ def within_corpus_ranks(features: np.ndarray, corpus: np.ndarray) -> np.ndarray:
         ranks = pd.DataFrame(features[rows]).rank(method="average").to_numpy()
         out[rows] = (ranks - 0.5) / len(rows) - 0.5
     return out
-
-
-def stratified_sample(y: np.ndarray, groups: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """Sorted row indices of a seeded sample of ``size`` rows keeping each (group, label) cell's share (all rows
-    when there are fewer); every cell keeps at least one row (:func:`daigt.data.proportional_quotas`)."""
-    y, groups = np.asarray(y), np.asarray(groups)
-    if size <= 0 or size >= len(y):
-        return np.arange(len(y))
-    rng = np.random.default_rng(seed)
-    cells = [rows for _, rows in sorted(pd.Series(np.arange(len(y))).groupby([groups, y]).indices.items(),
-                                        key=lambda kv: str(kv[0]))]
-    take = proportional_quotas(np.array([len(rows) for rows in cells]), size)
-    picked = [rng.choice(rows, size=n, replace=False) for rows, n in zip(cells, take)]
-    return np.sort(np.concatenate(picked))
 
 
 class CausalLMClassifier(ClassifierMixin, BaseEstimator):
