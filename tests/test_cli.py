@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -61,6 +62,58 @@ def test_module_entry_point_and_no_torch_on_the_tfidf_path():
     assert out.strip() == "False"
     version = subprocess.run([sys.executable, "-m", "daigt", "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("daigt ")
+
+
+HEAVY = ("pandas", "sklearn", "scipy", "torch", "transformers", "lightgbm")
+
+
+def test_light_commands_import_no_heavy_library(tmp_path):
+    """``daigt --version``, ``--help`` and ``config`` run through the real entry point (``python -m daigt``) and
+    load none of the data-science stack: the CLI names its error classes (daigt.errors) and cv's choices without
+    importing the library that raises or defines them."""
+    code = f"""
+import contextlib, io, json, runpy, sys
+codes = []
+for argv in (["--version"], ["--help"], ["config"]):
+    sys.argv = ["daigt", *argv]
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        try:
+            runpy.run_module("daigt", run_name="__main__", alter_sys=True)
+        except SystemExit as exc:
+            codes.append((exc.code, out.getvalue()))
+heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
+print(json.dumps({{"codes": codes, "heavy": heavy, "daigt": sorted(m for m in sys.modules if m.startswith("daigt"))}}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    loaded = json.loads(result.stdout)
+    assert [code for code, _ in loaded["codes"]] == [0, 0, 0], result
+    (_, version), (_, usage), (_, toml) = loaded["codes"]
+    assert version.startswith("daigt ") and "usage: daigt" in usage and "[features]" in toml
+    assert loaded["heavy"] == [], f"a light command imported {loaded['heavy']}"
+    assert not {"daigt.data", "daigt.evaluation", "daigt.pipeline", "daigt.rehearsal"} & set(loaded["daigt"])
+
+
+def test_cv_choices_are_the_library_registries():
+    """cv's parser spells its choices out (so that building it stays light); they must be the library's."""
+    from daigt.cli import cv
+    from daigt.evaluation import MODELS, PROTOCOLS, SUITES
+
+    assert cv.PROTOCOLS == tuple(PROTOCOLS)
+    assert cv.MODELS == tuple(sorted(MODELS)), "a model was added to daigt.evaluation.MODELS: add it to cli/cv.py"
+    assert cv.SUITES == tuple(sorted(SUITES)), "a suite was added to daigt.evaluation.SUITES: add it to cli/cv.py"
+
+
+def test_error_classes_keep_their_old_homes():
+    """The exit-2 errors live in daigt.errors and are still importable (as the same class) where they were."""
+    from daigt import errors
+    from daigt.data import DataError
+    from daigt.evaluation import EvaluationError
+    from daigt.evaluation.splits import EvaluationError as SplitsEvaluationError
+    from daigt.folds import FoldError
+    from daigt.rehearsal import RehearsalFailed
+
+    assert (DataError, EvaluationError, SplitsEvaluationError, FoldError, RehearsalFailed) == (
+        errors.DataError, errors.EvaluationError, errors.EvaluationError, errors.FoldError, errors.RehearsalFailed)
 
 
 def test_an_unexpected_error_keeps_its_traceback(monkeypatch):
