@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -40,6 +41,38 @@ def test_run_command_writes_submission_and_prints_auc(tmp_path, sample_competiti
     printed = capsys.readouterr().out
     assert "AUC against" in printed and "featurize" in printed
     assert len(pd.read_csv(out)) == len(pd.read_csv(sample_competition / "test_essays.csv"))
+
+
+def test_run_with_labels_reads_the_competition_once(tmp_path, sample_competition, sample_train, monkeypatch):
+    """``--labels`` needs the test ids before training, so the command reads the folder itself; it must hand the
+    pipeline that Competition, not the path (which would read every competition CSV a second time)."""
+    import daigt.data
+    import daigt.pipeline
+
+    folder_reads, csv_reads = [], []
+    real_read_dir, real_read_csv = daigt.data.read_competition_dir, pd.read_csv
+
+    def read_dir(path):
+        folder_reads.append(path)
+        return real_read_dir(path)
+
+    def read_csv(source, *args, **kwargs):
+        if isinstance(source, (str, Path)):
+            csv_reads.append(Path(source).resolve())
+        return real_read_csv(source, *args, **kwargs)
+
+    for module in (daigt.data, daigt.pipeline):  # the pipeline holds its own reference
+        monkeypatch.setattr(module, "read_competition_dir", read_dir)
+    monkeypatch.setattr(pd, "read_csv", read_csv)
+    code = main(["run", "--competition-dir", str(sample_competition), "--train", str(sample_train),
+                 "--out", str(tmp_path / "sub.csv"), "--labels", str(sample_competition.parent / "test_labels.csv"),
+                 "-q", "--set", "ensemble.lightgbm.weight=0"])
+    assert code == 0
+    assert folder_reads == [sample_competition]
+    competition_files = [p for p in csv_reads if p.parent == sample_competition.resolve()]
+    assert sorted(p.name for p in competition_files) == sorted(
+        (daigt.data.TEST_FILE, daigt.data.TRAIN_FILE, daigt.data.PROMPTS_FILE))
+    assert len(competition_files) == len(set(competition_files)), f"read twice: {competition_files}"
 
 
 def test_bad_input_exits_2_with_the_file_and_fix(tmp_path, sample_competition, capsys):
