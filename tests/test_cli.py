@@ -1,5 +1,7 @@
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -41,6 +43,38 @@ def test_run_command_writes_submission_and_prints_auc(tmp_path, sample_competiti
     assert len(pd.read_csv(out)) == len(pd.read_csv(sample_competition / "test_essays.csv"))
 
 
+def test_run_with_labels_reads_the_competition_once(tmp_path, sample_competition, sample_train, monkeypatch):
+    """``--labels`` needs the test ids before training, so the command reads the folder itself; it must hand the
+    pipeline that Competition, not the path (which would read every competition CSV a second time)."""
+    import daigt.data
+    import daigt.pipeline
+
+    folder_reads, csv_reads = [], []
+    real_read_dir, real_read_csv = daigt.data.read_competition_dir, pd.read_csv
+
+    def read_dir(path):
+        folder_reads.append(path)
+        return real_read_dir(path)
+
+    def read_csv(source, *args, **kwargs):
+        if isinstance(source, (str, Path)):
+            csv_reads.append(Path(source).resolve())
+        return real_read_csv(source, *args, **kwargs)
+
+    for module in (daigt.data, daigt.pipeline):  # the pipeline holds its own reference
+        monkeypatch.setattr(module, "read_competition_dir", read_dir)
+    monkeypatch.setattr(pd, "read_csv", read_csv)
+    code = main(["run", "--competition-dir", str(sample_competition), "--train", str(sample_train),
+                 "--out", str(tmp_path / "sub.csv"), "--labels", str(sample_competition.parent / "test_labels.csv"),
+                 "-q", "--set", "ensemble.lightgbm.weight=0"])
+    assert code == 0
+    assert folder_reads == [sample_competition]
+    competition_files = [p for p in csv_reads if p.parent == sample_competition.resolve()]
+    assert sorted(p.name for p in competition_files) == sorted(
+        (daigt.data.TEST_FILE, daigt.data.TRAIN_FILE, daigt.data.PROMPTS_FILE))
+    assert len(competition_files) == len(set(competition_files)), f"read twice: {competition_files}"
+
+
 def test_bad_input_exits_2_with_the_file_and_fix(tmp_path, sample_competition, capsys):
     bad = tmp_path / "train.csv"
     bad.write_text("text,prompt_name\nhello,p\n")
@@ -61,6 +95,58 @@ def test_module_entry_point_and_no_torch_on_the_tfidf_path():
     assert out.strip() == "False"
     version = subprocess.run([sys.executable, "-m", "daigt", "--version"], capture_output=True, text=True, check=True)
     assert version.stdout.startswith("daigt ")
+
+
+HEAVY = ("pandas", "sklearn", "scipy", "torch", "transformers", "lightgbm")
+
+
+def test_light_commands_import_no_heavy_library(tmp_path):
+    """``daigt --version``, ``--help`` and ``config`` run through the real entry point (``python -m daigt``) and
+    load none of the data-science stack: the CLI names its error classes (daigt.errors) and cv's choices without
+    importing the library that raises or defines them."""
+    code = f"""
+import contextlib, io, json, runpy, sys
+codes = []
+for argv in (["--version"], ["--help"], ["config"]):
+    sys.argv = ["daigt", *argv]
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        try:
+            runpy.run_module("daigt", run_name="__main__", alter_sys=True)
+        except SystemExit as exc:
+            codes.append((exc.code, out.getvalue()))
+heavy = sorted({{m.split(".")[0] for m in sys.modules}} & set({HEAVY!r}))
+print(json.dumps({{"codes": codes, "heavy": heavy, "daigt": sorted(m for m in sys.modules if m.startswith("daigt"))}}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path)
+    loaded = json.loads(result.stdout)
+    assert [code for code, _ in loaded["codes"]] == [0, 0, 0], result
+    (_, version), (_, usage), (_, toml) = loaded["codes"]
+    assert version.startswith("daigt ") and "usage: daigt" in usage and "[features]" in toml
+    assert loaded["heavy"] == [], f"a light command imported {loaded['heavy']}"
+    assert not {"daigt.data", "daigt.evaluation", "daigt.pipeline", "daigt.rehearsal"} & set(loaded["daigt"])
+
+
+def test_cv_choices_are_the_library_registries():
+    """cv's parser spells its choices out (so that building it stays light); they must be the library's."""
+    from daigt.cli import cv
+    from daigt.evaluation import MODELS, PROTOCOLS, SUITES
+
+    assert cv.PROTOCOLS == tuple(PROTOCOLS)
+    assert cv.MODELS == tuple(sorted(MODELS)), "a model was added to daigt.evaluation.MODELS: add it to cli/cv.py"
+    assert cv.SUITES == tuple(sorted(SUITES)), "a suite was added to daigt.evaluation.SUITES: add it to cli/cv.py"
+
+
+def test_error_classes_keep_their_old_homes():
+    """The exit-2 errors live in daigt.errors and are still importable (as the same class) where they were."""
+    from daigt import errors
+    from daigt.data import DataError
+    from daigt.evaluation import EvaluationError
+    from daigt.evaluation.splits import EvaluationError as SplitsEvaluationError
+    from daigt.folds import FoldError
+    from daigt.rehearsal import RehearsalFailed
+
+    assert (DataError, EvaluationError, SplitsEvaluationError, FoldError, RehearsalFailed) == (
+        errors.DataError, errors.EvaluationError, errors.EvaluationError, errors.FoldError, errors.RehearsalFailed)
 
 
 def test_an_unexpected_error_keeps_its_traceback(monkeypatch):

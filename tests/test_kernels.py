@@ -95,7 +95,10 @@ def test_rendering_fills_only_the_marked_regions_and_names_a_missing_one():
     assert ast.literal_eval(region.partition("= ")[2]) == settings
     helpers = code.split("# <daigt:helpers>")[1].split("# </daigt:helpers>")[0]
     assert kernels.helpers_text() in helpers and "daigt_kaggle" not in helpers.split("\n", 1)[1]
-    assert code.split("# </daigt:helpers>")[1] == source.split("# </daigt:helpers>")[1]  # the kernel's own code, kept
+    own, kept = source.split("# </daigt:helpers>")[1], code.split("# </daigt:helpers>")[1]
+    repeated = ["import subprocess\n", "import sys\n", "import time\n"]  # the helpers' text made these already
+    assert all(line in own and line not in kept for line in repeated)
+    assert kept == "".join(line for line in own.splitlines(keepends=True) if line not in repeated)  # the rest, kept
     assert code.split("# <daigt:settings>")[0] == source.split("# <daigt:settings>")[0]
     with pytest.raises(metadata.KaggleMetadataError, match="needs exactly one '# <daigt:helpers>'"):
         kernels.render_code(source.replace("# </daigt:helpers>", ""), settings, "daigt_submit.py")
@@ -162,6 +165,29 @@ def test_kernels_import_only_the_standard_library(path, tmp_path):
 def test_kernels_and_the_tooling_pass_pyflakes():
     paths = [*KERNEL_CODE, REPO / "src" / "daigt_kaggle", REPO / "build_dataset.py", REPO / "submit.py"]
     proc = subprocess.run([sys.executable, "-m", "pyflakes", *map(str, paths)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_rendered_kernels_pass_pyflakes(tmp_path):
+    """What Kaggle runs, not only the source: every committed kernel folder rendered (helpers and settings inlined),
+    a user's freshly written script kernel, and the code cells of the committed notebook."""
+    written = []
+    for folder in sorted(path.parent for path in KERNELS.glob("*/kernel-metadata.json")):
+        for name, text in kernels.rendered_folder(folder).items():
+            if name.endswith(".py"):
+                written.append(tmp_path / folder.name / name)
+            elif name.endswith(".ipynb"):
+                cells = [cell["source"] for cell in json.loads(text)["cells"] if cell["cell_type"] == "code"]
+                written.append(tmp_path / folder.name / (Path(name).stem + "_cells.py"))
+                text = "\n\n".join("".join(cell) if isinstance(cell, list) else cell for cell in cells) + "\n"
+            else:
+                continue
+            written[-1].parent.mkdir(parents=True, exist_ok=True)
+            written[-1].write_text(text)
+    written.append(rendered_submit_kernel(tmp_path))
+    assert {path.parent.name for path in written} >= {"daigt-submit", "daigt-submit-notebook", "daigt-train-transformer",
+                                                      "daigt-probe", "rendered"}
+    proc = subprocess.run([sys.executable, "-m", "pyflakes", *map(str, written)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -21,7 +21,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 
 # lowest first; a pattern ending in ".*" covers a package and everything in it
 LAYERS = [
-    ("foundation", ["daigt", "daigt._version", "daigt.config", "daigt.io", "daigt.parallel", "daigt.stages", "daigt.extras"]),
+    ("foundation", ["daigt", "daigt._version", "daigt.config", "daigt.errors", "daigt.io", "daigt.parallel", "daigt.stages",
+                    "daigt.extras"]),
     ("data", ["daigt.data", "daigt.augment", "daigt.folds", "daigt.submission"]),
     ("tokenizer", ["daigt.tokenizer"]),
     ("features and members", ["daigt.features", "daigt.style", "daigt.lm", "daigt.transformer.*"]),

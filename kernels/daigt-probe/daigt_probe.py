@@ -104,6 +104,8 @@ def main():
         probe["pip_stderr"] = pip_error
     out = ROOT / "working" / "probe.json"
     out.parent.mkdir(parents=True, exist_ok=True)
+    # Written atomically by hand: the probe is pushed as committed (no helpers region rendered in) and runs on the
+    # bare image without installing the kit, so neither daigt_kaggle.kernel_helpers nor daigt.io is there to use.
     tmp = out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(probe, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, out)

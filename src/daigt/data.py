@@ -28,6 +28,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from daigt.config import DataConfig
+from daigt.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,6 @@ DAIGT_LAYOUT = "DAIGT-v2 layout (text,label,prompt_name,source[,RDizzl3_seven])"
 COMPETITION_TRAIN_LAYOUT = "competition train_essays layout (id,prompt_id,text,generated)"
 
 _MAX_LISTED = 5
-
-
-class DataError(ValueError):
-    """An input file that cannot be used; the message names file, column, row and how to fix it."""
 
 
 # ---- competition folder ------------------------------------------------------------------------------------

@@ -12,9 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-
-class FoldError(ValueError):
-    """Rows that cannot be split into the folds asked for; the message says why and how to fix it."""
+from daigt.errors import FoldError
 
 
 def prompt_folds(

@@ -9,6 +9,17 @@ from numbers import Integral
 from typing import Any, Callable, Iterable, Iterator
 
 
+def ensure_tokenizers_parallelism() -> str:
+    """Set ``TOKENIZERS_PARALLELISM`` explicitly (keeping a user's choice).
+
+    Left unset, ``tokenizers`` silently turns its thread pool off after a fork (joblib, DataLoader workers)
+    and warns; set explicitly, encoding stays parallel in this process and nothing deadlocks in children,
+    which never encode. Lives here, with no heavy import, so that ``daigt`` can set it before any command runs;
+    :mod:`daigt.tokenizer` re-exports it.
+    """
+    return os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+
+
 def available_cores() -> int:
     """Cores this process may run on: a container's CPU set can be smaller than ``os.cpu_count()``."""
     if hasattr(os, "sched_getaffinity"):

@@ -24,6 +24,7 @@ import pandas as pd
 
 from daigt.config import Config
 from daigt.data import PROMPTS_FILE, TEST_FILE, TRAIN_FILE, check_trainable, read_competition_dir, sample_rows
+from daigt.errors import RehearsalFailed
 from daigt.pipeline import training_rows
 from daigt.stages import run_measured
 
@@ -145,7 +146,3 @@ def report_extrapolation(measurements: list[Measurement]) -> None:
             f"fail; lower the cost (LightGBM off, features.min_df=2, a smaller transformer.max_length)")
     else:
         say("within Kaggle's 9-hour and ~30 GB limits")
-
-
-class RehearsalFailed(RuntimeError):
-    """The pipeline failed on the stand-in test set."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from daigt.config import TokenizerConfig
+from daigt.parallel import ensure_tokenizers_parallelism
 
 log = logging.getLogger("daigt")
 
@@ -59,16 +59,6 @@ def _split_run(run: str, max_run: int) -> str:
     if run[0].isspace():
         return run[:max_run]
     return " ".join(run[i : i + max_run] for i in range(0, len(run), max_run))
-
-
-def ensure_tokenizers_parallelism() -> str:
-    """Set ``TOKENIZERS_PARALLELISM`` explicitly (keeping a user's choice).
-
-    Left unset, ``tokenizers`` silently turns its thread pool off after a fork (joblib, DataLoader workers)
-    and warns; set explicitly, encoding stays parallel in this process and nothing deadlocks in children,
-    which never encode.
-    """
-    return os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
 
 
 @dataclass(frozen=True)

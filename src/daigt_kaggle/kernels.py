@@ -6,7 +6,9 @@ beside it, so the code written for Kaggle is the source with its two marked regi
 
 - ``# <daigt:settings>`` ... ``# </daigt:settings>``: reading the settings file becomes ``SETTINGS = {...}``,
   the file's values;
-- ``# <daigt:helpers>`` ... ``# </daigt:helpers>``: importing the helpers becomes their text.
+- ``# <daigt:helpers>`` ... ``# </daigt:helpers>``: importing the helpers becomes their text (and the kernel's
+  own imports below it that the helpers' text already makes are dropped, so that the rendered file is
+  pyflakes-clean).
 
 ``python build_dataset.py kernel`` writes a submission kernel folder for the user's own owner/slug
 (dist/kernels/SLUG); ``--render`` writes a Kaggle-ready copy of a committed folder; ``--refresh`` rewrites the
@@ -86,7 +88,7 @@ def has_regions(source: str) -> bool:
 
 def render_code(source: str, settings: dict[str, Any], where: str) -> str:
     """``source`` with its settings and helpers regions rewritten (rendering is idempotent); the rest of it is kept
-    byte for byte."""
+    byte for byte, less the imports the inlined helpers already made (:func:`without_repeated_imports`)."""
     texts = {"settings": settings_text(settings, where), "helpers": helpers_text()}
     for region in REGIONS:
         pattern = re.compile(rf"^(# <daigt:{region}>[^\n]*\n).*?^(# </daigt:{region}>)$", re.MULTILINE | re.DOTALL)
@@ -94,7 +96,34 @@ def render_code(source: str, settings: dict[str, Any], where: str) -> str:
             raise KaggleMetadataError(f"{where}: needs exactly one '# <daigt:{region}>' ... '# </daigt:{region}>' "
                                       f"region (lines of their own) to render")
         source = pattern.sub(lambda match: match.group(1) + texts[region] + "\n" + match.group(2), source)
-    return source
+    return without_repeated_imports(source)
+
+
+def without_repeated_imports(code: str) -> str:
+    """Rendered ``code`` without the kernel's own top-level imports, below the helpers region, that the inlined
+    helpers already made under the same names (``import sys`` again).
+
+    The source needs them (there the region is a single ``from daigt_kaggle.kernel_helpers import ...``); in the
+    rendered code they would bind the same modules to the same names a second time, which pyflakes reports as
+    redefinitions. Only whole statements go, each on lines of its own, and only when every name they bind is bound
+    the same way by the helpers, so the code runs exactly as before.
+    """
+    tree = ast.parse(code)
+    lines = code.splitlines(keepends=True)
+    start, end = (lines.index(f"# {marker}\n") + 1 for marker in ("<daigt:helpers>", "</daigt:helpers>"))
+    imports = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    made = set().union(*(_import_bindings(node) for node in imports if start < node.lineno < end))
+    for node in reversed(imports):
+        whole_lines = "".join(lines[node.lineno - 1 : node.end_lineno]).strip() == ast.get_source_segment(code, node)
+        if node.lineno > end and whole_lines and _import_bindings(node) <= made:
+            del lines[node.lineno - 1 : node.end_lineno]
+    return "".join(lines)
+
+
+def _import_bindings(node: ast.Import | ast.ImportFrom) -> set[tuple[Any, ...]]:
+    if isinstance(node, ast.Import):
+        return {("import", alias.name, alias.asname) for alias in node.names}
+    return {("from", node.level, node.module, alias.name, alias.asname) for alias in node.names}
 
 
 def kernel_notebook(source: str) -> Any:

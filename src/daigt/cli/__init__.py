@@ -4,6 +4,11 @@ Every argparse parser lives in this package and nothing in the library imports i
 ``HELP``, ``add_arguments(parser)`` and ``command(args) -> exit status``; :func:`main` is the one place that
 turns errors into exit codes (:data:`USER_ERRORS`). An exception not listed there is a bug and keeps its
 traceback.
+
+Importing this package (what ``daigt --version``, ``daigt --help`` and ``daigt config`` pay for) loads no pandas,
+scikit-learn, scipy or torch: the error classes come from the import-free :mod:`daigt.errors`, the choices of
+``daigt cv`` are spelled out in :mod:`daigt.cli.cv`, and each command imports the library it runs inside
+``command`` (tests/test_cli.py holds all of this).
 """
 
 from __future__ import annotations
@@ -18,12 +23,10 @@ from typing import Sequence
 from daigt import __version__
 from daigt.cli import config, cv, rehearse, report, run, train_transformer
 from daigt.config import ConfigError
-from daigt.data import DataError
-from daigt.evaluation import EvaluationError
+from daigt.errors import DataError, EvaluationError, FoldError, RehearsalFailed
 from daigt.extras import MissingExtraError
-from daigt.folds import FoldError
-from daigt.rehearsal import RehearsalFailed
-from daigt.transformer.checkpoints import CheckpointError
+from daigt.parallel import ensure_tokenizers_parallelism
+from daigt.transformer.checkpoints import CheckpointError  # torch-free: imports only daigt.config
 
 DESCRIPTION = """\
 DAIGT Kit: tell student essays from LLM-written ones, offline.
@@ -86,8 +89,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from daigt.tokenizer import ensure_tokenizers_parallelism
-
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from daigt.cli.common import add_config_arguments, bounded, load_config
-from daigt.evaluation import MODELS, PROTOCOLS, SUITES, ProtocolOptions, run_protocol, run_suite, suite_text
+
+if TYPE_CHECKING:
+    from daigt.evaluation import ProtocolOptions
 
 HELP = "cross-validate on labelled files (leave-prompt/source/corpus-out, attacks)"
+
+# The parser's choices, spelled out so that building it (``daigt --version``, ``daigt config``) does not import
+# daigt.evaluation and with it pandas, scikit-learn and the pipeline. tests/test_cli.py checks that they are
+# exactly daigt.evaluation's PROTOCOLS, MODELS and SUITES.
+PROTOCOLS = ("group-kfold", "lopo", "loso", "lcoo", "attack")
+MODELS = ("baseline", "causal-lm", "lm", "pipeline", "style")
+SUITES = ("hard",)
 
 
 def add_protocol_arguments(parser: argparse.ArgumentParser, files_required: bool) -> None:
@@ -30,7 +40,7 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, files_required: bool
                         help="loso/attack: how the human half for testing is drawn (default: %(default)s)")
     parser.add_argument("--min-rows", type=bounded(int, 1), default=20, help="lopo/loso: smallest group that becomes a fold")
     add_config_arguments(parser)
-    parser.add_argument("--model", choices=sorted(MODELS), default="pipeline",
+    parser.add_argument("--model", choices=MODELS, default="pipeline",
                         help="what is trained per fold (default: the kit's pipeline)")
     parser.add_argument("--test-noise", type=bounded(float, 0.0, 1.0), default=0.0, metavar="RATE",
                         help="test condition: give RATE of the test essays character noise (simulated obfuscation; "
@@ -40,6 +50,8 @@ def add_protocol_arguments(parser: argparse.ArgumentParser, files_required: bool
 
 
 def protocol_options(args: argparse.Namespace) -> ProtocolOptions:
+    from daigt.evaluation import ProtocolOptions
+
     return ProtocolOptions(protocol=args.protocol, folds=args.folds, prompts=args.prompts, sources=args.sources,
                            corpora=args.corpora, attack=args.attack, human_split=args.human_split,
                            min_rows=args.min_rows)
@@ -49,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_protocol_arguments(parser, files_required=True)
     parser.add_argument("--out", metavar="DIR", help="save predictions and tables (CSV + result.json) here")
     parser.add_argument("--report", metavar="HTML", help="also write the HTML report here")
-    parser.add_argument("--suite", choices=sorted(SUITES),
+    parser.add_argument("--suite", choices=SUITES,
                         help="run a fixed set of protocols (ignores --protocol) under several configs and print one "
                              "AUC table; 'hard': the hard-cases protocols with the public recipe beside")
     parser.add_argument("--variants", nargs="+", metavar="NAME",
@@ -66,6 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def command(args: argparse.Namespace) -> int:
     """Run a protocol, print the tables, optionally save them and an HTML report."""
+    from daigt.evaluation import run_protocol
+
     if args.suite:
         return suite_command(args)
     result = run_protocol(args.files, protocol_options(args), load_config(args), model=args.model,
@@ -82,6 +96,8 @@ def command(args: argparse.Namespace) -> int:
 
 def suite_command(args: argparse.Namespace) -> int:
     """``daigt cv --suite NAME``: the suite's table (also saved as ``suite.md`` / ``suite.csv`` under --out)."""
+    from daigt.evaluation import run_suite, suite_text
+
     table = run_suite(args.files, args.suite, load_config(args), protocol_options(args), model=args.model,
                       variants=args.variants, extra_variants=args.variant or (), cells=args.cells, out=args.out,
                       resume=args.resume, saved_only=args.saved_only, progress=not args.quiet)

@@ -17,16 +17,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from daigt.errors import EvaluationError
 from daigt.folds import prompt_folds
 
 log = logging.getLogger("daigt")
 
 REQUIRED_COLUMNS = ("text", "label", "prompt_name", "source", "file")
 """Columns of labelled data as ``daigt.data.read_training_files`` returns it."""
-
-
-class EvaluationError(ValueError):
-    """A data frame, fold or prediction that cannot be evaluated; the message says what and how to fix it."""
 
 
 @dataclass(frozen=True)
