@@ -547,14 +547,19 @@ class BudgetCheck:
     def fits(self) -> bool:
         return self.budget_hours <= 0 or self.estimate.seconds <= self.budget_hours * 3600
 
+    def summary(self) -> str:
+        """The estimate against the budget, e.g. "9,000 test + 2,000 training texts: ~1.20 h (...), within ..."."""
+        where = ("no limit" if self.budget_hours <= 0 else "within" if self.fits else "over")
+        return (f"{self.n_test:,} test + {self.n_train:,} training texts: {self.estimate.describe()}, {where} "
+                f"ensemble.causal_lm.time_budget_hours = {self.budget_hours:g}")
+
     def message(self) -> str:
         """One line saying what was estimated and, over the budget, what is skipped and which field to change."""
-        what = f"{self.n_test:,} test + {self.n_train:,} training texts: {self.estimate.describe()}"
         if self.fits:
-            return f"causal-LM member: {what}, within ensemble.causal_lm.time_budget_hours = {self.budget_hours:g}"
-        return (f"causal-LM member SKIPPED: {what}, over ensemble.causal_lm.time_budget_hours = {self.budget_hours:g}; "
-                "the run goes on without its blend column. Fix: raise ensemble.causal_lm.time_budget_hours (0 = no "
-                "limit), lower ensemble.causal_lm.max_length or sample_size, or run on a GPU")
+            return f"causal-LM member: {self.summary()}"
+        return (f"causal-LM member SKIPPED: {self.summary()}; the run goes on without its blend column. Fix: raise "
+                "ensemble.causal_lm.time_budget_hours (0 = no limit), lower ensemble.causal_lm.max_length or "
+                "sample_size, or run on a GPU")
 
 
 def check_time_budget(config: CausalLMConfig, test_texts: Sequence[str], train_texts: Sequence[str], fits: int = 1,
