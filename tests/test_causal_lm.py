@@ -213,3 +213,93 @@ def test_the_pipeline_blends_the_member_as_one_column(tmp_path):
     assert on.blend.weights["causal_lm"] == 0.2 and on.columns["causal_lm"].shape == (len(texts) - 30,)
     np.testing.assert_array_equal(on.columns["tfidf"], off.columns["tfidf"])
     assert not np.array_equal(on.scores, off.scores)
+
+
+def tiny_competition(folder, texts):
+    """A competition folder whose test set is ``texts`` (no competition training rows: the external file trains)."""
+    folder.mkdir(parents=True)
+    pd.DataFrame({"id": [f"t{i:03d}" for i in range(len(texts))], "prompt_id": 0, "text": texts}).to_csv(
+        folder / "test_essays.csv", index=False)
+    return folder
+
+
+def test_time_budget_skips_the_member_with_one_warning_and_the_run_stays_valid(tmp_path, caplog):
+    """A budget the probe cannot meet: one warning naming the estimate, the counts, the device and the field, and
+    the submission the run without the member writes; budget 0: the member runs."""
+    import logging
+
+    from daigt.pipeline import run
+
+    model = build_causal_lm(tmp_path / "lm")
+    texts, y, prompts = member_data(8)
+    train_file = tmp_path / "train.csv"
+    pd.DataFrame({"text": texts[:30], "label": y[:30], "prompt_name": prompts[:30].astype(str)}).to_csv(train_file,
+                                                                                                        index=False)
+    competition = tiny_competition(tmp_path / "competition", texts[30:])
+    base = ["ensemble.causal_lm.model=" + str(model), "ensemble.causal_lm.max_length=24", "guard.min_test_rows=2",
+            "ensemble.causal_lm.device=cpu", "tokenizer.vocab_size=300", "pseudo_label.enabled=false"]
+    off = run(Config().with_overrides(base), competition, [train_file], tmp_path / "off.csv", show_progress=False)
+    on = [*base, "ensemble.causal_lm.weight=0.2"]
+    with caplog.at_level(logging.INFO, logger="daigt"):
+        skipped = run(Config().with_overrides([*on, "ensemble.causal_lm.time_budget_hours=1e-9"]), competition,
+                      [train_file], tmp_path / "skipped.csv", show_progress=False)
+    lines = [r for r in caplog.records if "causal-LM member" in r.getMessage()]
+    assert len(lines) == 1 and lines[0].levelno == logging.WARNING
+    message = lines[0].getMessage()
+    for part in ("SKIPPED", "10 test + 30 training texts", "on cpu", "ensemble.causal_lm.time_budget_hours = 1e-09",
+                 "a probe of 16 texts"):
+        assert part in message, message
+    assert (tmp_path / "skipped.csv").read_bytes() == (tmp_path / "off.csv").read_bytes()
+    pd.testing.assert_frame_equal(skipped.submission, off.submission)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="daigt"):
+        used = run(Config().with_overrides(on), competition, [train_file], tmp_path / "used.csv", show_progress=False)
+    assert not [r for r in caplog.records if "SKIPPED" in r.getMessage()]
+    assert not used.submission["generated"].equals(off.submission["generated"])
+
+
+def test_a_budget_that_fits_uses_the_probed_scorer_and_the_stack_skips_too(tmp_path, caplog):
+    import logging
+
+    from daigt.pipeline import fit_predict
+
+    model = build_causal_lm(tmp_path / "lm")
+    texts, y, prompts = member_data(8)
+    train = pd.DataFrame({"text": texts[:30], "label": y[:30], "prompt_name": prompts[:30].astype(str),
+                          "file": np.where(np.arange(30) % 3, "a.csv", "b.csv")})
+    base = ["ensemble.causal_lm.model=" + str(model), "ensemble.causal_lm.max_length=24", "ensemble.causal_lm.device=cpu",
+            "tokenizer.vocab_size=300", "pseudo_label.enabled=false", "ensemble.causal_lm.weight=0.2",
+            "ensemble.causal_lm.cache_dir=" + str(tmp_path / "cache")]
+    with caplog.at_level(logging.INFO, logger="daigt"):
+        fitted = fit_predict(Config().with_overrides([*base, "ensemble.causal_lm.time_budget_hours=5"]), train,
+                             texts[30:], show_progress=False)
+    [line] = [r for r in caplog.records if "causal-LM member" in r.getMessage()]
+    assert line.levelno == logging.INFO and "within ensemble.causal_lm.time_budget_hours = 5" in line.getMessage()
+    assert "causal_lm" in fitted.columns
+    stacked = ["ensemble.stack.enabled=true", "ensemble.stack.n_folds=2", "ensemble.causal_lm.time_budget_hours=1e-9"]
+    plain = fit_predict(Config().with_overrides([*base[:-2], "ensemble.stack.enabled=true", "ensemble.stack.n_folds=2"]),
+                        train, texts[30:], show_progress=False)
+    cold = [*base[:-1], "ensemble.causal_lm.cache_dir=" + str(tmp_path / "cold")]  # texts cached cost nothing
+    skipped = fit_predict(Config().with_overrides([*cold, *stacked]), train, texts[30:], show_progress=False)
+    np.testing.assert_array_equal(skipped.scores, plain.scores)
+    warm = fit_predict(Config().with_overrides([*base, *stacked]), train, texts[30:], show_progress=False)
+    assert not np.array_equal(warm.scores, plain.scores)  # every text cached: nothing left to time, the member runs
+
+
+def test_estimate_extrapolates_a_probe_by_tokens_and_keeps_its_work_in_the_cache(tiny_lm, tmp_path):
+    many = [f"{TEXTS[i % len(TEXTS)]} Essay number {i}." for i in range(40)]
+    scorer = CausalLMScorer(str(tiny_lm), max_length=32, batch_size=4, device="cpu", cache_dir=str(tmp_path))
+    estimate = scorer.estimate_seconds(many, probe_batches=2)
+    assert (estimate.n_texts, estimate.n_todo, estimate.n_probe) == (40, 40, 8)
+    assert estimate.seconds > estimate.probe_seconds > 0
+    assert len(scorer.cached()) == 8  # the probe's scores are kept
+    lengths = scorer.token_lengths(many)
+    assert lengths.max() == 32 and scorer.padded_tokens(np.array([5, 3, 2, 1])) == 4 * 5
+    again = scorer.estimate_seconds(sorted(many, key=len, reverse=True)[:8])  # the probe took the longest first
+    assert again.seconds == 0 and again.n_todo == 0  # cached texts cost nothing
+
+
+def test_time_budget_field_rejects_a_negative_value_naming_the_field():
+    with pytest.raises(ConfigError, match="ensemble.causal_lm.time_budget_hours"):
+        Config().with_overrides(["ensemble.causal_lm.time_budget_hours=-1"])
+    assert Config().ensemble.causal_lm.time_budget_hours == 0.0

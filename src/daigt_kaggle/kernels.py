@@ -179,6 +179,13 @@ class KernelSpec:
     is_private: bool = True
     overrides: tuple[str, ...] = ()
     """``section.field=value`` config overrides the kernel passes to ``daigt run`` after the dataset's config."""
+    causal_lm: str = ""
+    """An attached causal LM for the causal-LM member (a path under /kaggle/input, e.g. a Kaggle Models
+    input); empty = the one vendored in the kit dataset, if any."""
+    causal_lm_weight: float = kernel_helpers.CAUSAL_LM_WEIGHT
+    """The member's weight when an LM is attached; 0 = never used."""
+    causal_lm_budget_hours: float = kernel_helpers.CAUSAL_LM_BUDGET_HOURS
+    """``ensemble.causal_lm.time_budget_hours`` the kernel sets: the scoring run skips the member over it."""
     extra_sources: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -205,7 +212,8 @@ class KernelSpec:
     def settings(self) -> dict[str, Any]:
         """``kernel-settings.json``: what the submission kernel reads from its settings region."""
         return {"kit_dataset": self.resolved_kit_dataset, "train_datasets": list(self.train_datasets),
-                "competition": COMPETITION, "overrides": list(self.overrides)}
+                "competition": COMPETITION, "overrides": list(self.overrides), "causal_lm": self.causal_lm,
+                "causal_lm_weight": self.causal_lm_weight, "causal_lm_budget_hours": self.causal_lm_budget_hours}
 
 
 def kernel_metadata(spec: KernelSpec) -> dict[str, Any]:
@@ -319,6 +327,18 @@ def add_kernel_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--public", action="store_true", help="make the kernel public (default private)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
                         help="config override the kernel passes to `daigt run`, repeatable")
+    parser.add_argument("--causal-lm", default="", metavar="PATH",
+                        help="an attached causal LM for the causal-LM member, e.g. a Kaggle Models input "
+                             "(/kaggle/input/MODEL/FRAMEWORK/VARIATION/VERSION; attach it with --model-source); "
+                             "default: the one vendored in the kit dataset (build_dataset.py --causal-lm), if any")
+    parser.add_argument("--causal-lm-weight", type=float, default=kernel_helpers.CAUSAL_LM_WEIGHT, metavar="W",
+                        help=f"the member's blend weight when an LM is attached (default {kernel_helpers.CAUSAL_LM_WEIGHT}; "
+                             "0 = never used)")
+    parser.add_argument("--causal-lm-budget-hours", type=float, default=kernel_helpers.CAUSAL_LM_BUDGET_HOURS,
+                        metavar="H", help="the scoring run skips the member when its timed probe estimates more "
+                                          f"(default {kernel_helpers.CAUSAL_LM_BUDGET_HOURS}; 0 = no limit)")
+    parser.add_argument("--model-source", action="append", default=[], metavar="OWNER/MODEL/FRAMEWORK/VARIATION/VERSION",
+                        help="a Kaggle Model to attach (model_sources), repeatable")
     parser.add_argument("--config", type=Path, default=None,
                         help="the config.toml the kit dataset ships, which the --set values are checked on top of "
                              f"(default {DEFAULT_CONFIG} when it exists)")
@@ -360,6 +380,10 @@ def kernel_command(args: argparse.Namespace) -> int:
             accelerator=accelerator_choice(args),
             is_private=not args.public,
             overrides=tuple(args.overrides),
+            causal_lm=args.causal_lm,
+            causal_lm_weight=args.causal_lm_weight,
+            causal_lm_budget_hours=args.causal_lm_budget_hours,
+            extra_sources={"model_sources": list(args.model_source)} if args.model_source else {},
         )
         check_overrides(spec.overrides, args.config)
         write_kernel_folder(folder, spec)

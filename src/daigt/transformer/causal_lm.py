@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -209,6 +210,23 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
+@dataclass(frozen=True)
+class ScoringEstimate:
+    """What :meth:`CausalLMScorer.estimate_seconds` found: the estimated seconds to score ``n_texts`` texts
+    (``n_todo`` of them not yet cached), from a probe of ``n_probe`` texts that took ``probe_seconds``."""
+
+    seconds: float
+    n_texts: int
+    n_todo: int
+    n_probe: int
+    probe_seconds: float
+    device: str
+
+    def describe(self) -> str:
+        return (f"~{self.seconds / 3600:.2f} h ({self.seconds:,.0f} s) for {self.n_todo:,} uncached of {self.n_texts:,} "
+                f"texts on {self.device} (a probe of {self.n_probe} texts took {self.probe_seconds:.1f} s)")
+
+
 class CausalLMScorer:
     """Per-text :data:`FEATURES` of a local causal LM (optionally with a Binoculars performer), cached on disk.
 
@@ -303,6 +321,43 @@ class CausalLMScorer:
             return np.zeros((0, len(FEATURES)))
         stats, sentences = self._score(texts)
         return np.stack([text_features(s, sent) for s, sent in zip(stats, sentences)])
+
+    # -- time --
+    def token_lengths(self, texts: Sequence[str]) -> np.ndarray:
+        """Tokens each text is scored with (after truncation to ``max_length``)."""
+        if len(texts) == 0:
+            return np.zeros(0, dtype=np.int64)
+        encoded = self.loaded()[0]([str(t) for t in texts], truncation=True, max_length=self.max_length,
+                                   return_attention_mask=False)
+        return np.asarray([len(ids) for ids in encoded["input_ids"]], dtype=np.int64)
+
+    def padded_tokens(self, lengths: np.ndarray) -> int:
+        """Token positions the device computes for texts of these lengths: length-sorted batches, each padded to
+        its longest text (what :func:`run_on_devices` does)."""
+        ordered = np.sort(np.asarray(lengths))[::-1]
+        return int(sum(len(ordered[i:i + self.batch_size]) * ordered[i] for i in range(0, len(ordered), self.batch_size)))
+
+    def estimate_seconds(self, texts: Sequence[str], probe_batches: int = 2) -> ScoringEstimate:
+        """Seconds :meth:`features` would take on ``texts``, from a timed probe of its first ``probe_batches``
+        batches per device (the longest texts, which it scores first), extrapolated by padded token count:
+        the time of a forward pass is about linear in its tokens up to ``max_length``.
+
+        The probe goes through :meth:`features`, so with a ``cache_dir`` its work is kept, and texts already
+        cached cost nothing. The model is loaded before the clock starts (a one-off cost, not per token)."""
+        texts = list(dict.fromkeys(str(t) for t in texts))
+        known = self.cached()
+        todo = sorted((t for t in texts if text_hash(t) not in known), key=len, reverse=True)
+        device = ", ".join(str(d) for d in self.devices)
+        if not todo:
+            return ScoringEstimate(0.0, len(texts), 0, 0, 0.0, device)
+        lengths = self.token_lengths(todo)
+        n_probe = min(len(todo), probe_batches * self.batch_size * len(self.devices))
+        start = time.perf_counter()
+        self.features(todo[:n_probe])
+        seconds = time.perf_counter() - start
+        probe_tokens = max(self.padded_tokens(lengths[:n_probe]), 1)
+        rest = self.padded_tokens(lengths[n_probe:])
+        return ScoringEstimate(seconds + seconds * rest / probe_tokens, len(texts), len(todo), n_probe, seconds, device)
 
     # -- cached features --
     def features(self, texts: Sequence[str], chunk: int = 512) -> pd.DataFrame:
@@ -421,7 +476,9 @@ class CausalLMClassifier(ClassifierMixin, BaseEstimator):
         return CausalLMScorer(self.model, self.performer, self.max_length, self.batch_size, self.dtype, self.device,
                               self.cache_dir)
 
-    def fit(self, X: Sequence[str], y: Sequence[int], groups: Sequence | None = None) -> CausalLMClassifier:
+    def fit(self, X: Sequence[str], y: Sequence[int], groups: Sequence | None = None,
+            scorer: CausalLMScorer | None = None) -> CausalLMClassifier:
+        """``scorer``: one of the same settings already loaded (the run's time probe), so the model loads once."""
         texts = [str(t) for t in X]
         y = np.asarray(y).astype(int)
         groups = np.zeros(len(texts), dtype=int) if groups is None else np.asarray(groups)
@@ -430,7 +487,7 @@ class CausalLMClassifier(ClassifierMixin, BaseEstimator):
         if len(np.unique(y[sample])) < 2:
             raise ValueError("CausalLMClassifier.fit: the training texts hold one label only; it needs human (0) "
                              "and machine (1) texts")
-        self.scorer_ = self.scorer()
+        self.scorer_ = scorer if scorer is not None else self.scorer()
         features = log_length(self.scorer_.features([texts[i] for i in sample]).to_numpy())
         self.sample_index_ = sample
         self.center_ = features.mean(axis=0)
@@ -459,3 +516,48 @@ class CausalLMClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Sequence[str]) -> np.ndarray:
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+# ---- the time budget --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BudgetCheck:
+    """Whether the member's scoring fits ``ensemble.causal_lm.time_budget_hours`` in this run (0 = no limit)."""
+
+    estimate: ScoringEstimate
+    n_test: int
+    n_train: int
+    budget_hours: float
+    scorer: CausalLMScorer
+
+    @property
+    def fits(self) -> bool:
+        return self.budget_hours <= 0 or self.estimate.seconds <= self.budget_hours * 3600
+
+    def summary(self) -> str:
+        """The estimate against the budget, e.g. "9,000 test + 2,000 training texts: ~1.20 h (...), within ..."."""
+        where = ("no limit" if self.budget_hours <= 0 else "within" if self.fits else "over")
+        return (f"{self.n_test:,} test + {self.n_train:,} training texts: {self.estimate.describe()}, {where} "
+                f"ensemble.causal_lm.time_budget_hours = {self.budget_hours:g}")
+
+    def message(self) -> str:
+        """One line saying what was estimated and, over the budget, what is skipped and which field to change."""
+        if self.fits:
+            return f"causal-LM member: {self.summary()}"
+        return (f"causal-LM member SKIPPED: {self.summary()}; the run goes on without its blend column. Fix: raise "
+                "ensemble.causal_lm.time_budget_hours (0 = no limit), lower ensemble.causal_lm.max_length or "
+                "sample_size, or run on a GPU")
+
+
+def check_time_budget(config: CausalLMConfig, test_texts: Sequence[str], train_texts: Sequence[str], fits: int = 1,
+                      seed: int = 0) -> BudgetCheck:
+    """The member's scoring time in a run with these texts, against ``config.time_budget_hours``.
+
+    It scores the test texts and, per fit (``fits`` > 1 with the learned blend's folds), ``sample_size`` training
+    texts; their stratified sample needs the labels, so a seeded sample of as many distinct training texts
+    stands in for it (essays of one corpus have about the same length, and the time is about tokens)."""
+    scorer = CausalLMClassifier.from_config(config, seed).scorer()
+    unique = list(dict.fromkeys(str(t) for t in train_texts))
+    n_train = len(unique) if config.sample_size == 0 else min(len(unique), config.sample_size * fits)
+    rows = np.sort(np.random.default_rng(seed).choice(len(unique), size=n_train, replace=False))
+    estimate = scorer.estimate_seconds([*map(str, test_texts), *(unique[i] for i in rows)])
+    return BudgetCheck(estimate, len(test_texts), n_train, config.time_budget_hours, scorer)
