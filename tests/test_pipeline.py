@@ -225,27 +225,22 @@ def test_quality_floor_leave_one_source_out_ai_mix(shared_data):
 
 
 def test_corpus_stack_holds_out_whole_files_and_measures_coverage_without_the_own_fold():
-    import scipy.sparse as sp
-
     from daigt.pipeline import stack_rows
-    from daigt.stacking import Member
 
     files = np.repeat(["a", "b", "c", "d", "e"], 40)
     labels = np.tile([0, 1], 100)
-    # file "e" alone uses n-grams 10..19: its rows are in the training matrix, yet no other file has them
-    cols = np.where(files == "e", 10 + np.arange(200) % 10, np.arange(200) % 10)
-    X = sp.csr_matrix((np.ones(200), (np.arange(200), cols)), shape=(200, 20))
-    tfidf = Member("tfidf", None, X, X[:5])
+    # file "e" alone writes about ships: its texts are training rows, yet no other file has its word pairs
+    texts = ["ships sail far at night" if f == "e" else "students write essays every week" for f in files]
     config = Config().with_overrides(["ensemble.stack.folds=corpus", "ensemble.stack.similarity=true",
                                       "ensemble.stack.n_folds=5", "ensemble.stack.sample_size=50"])
-    split = stack_rows(config, tfidf, labels, None, files)
+    split = stack_rows(config, labels, None, files, texts, ["students write essays", "ships sail far"])
     assert all(len(np.unique(split.folds[files == f])) == 1 for f in "abcde") and split.rank_within_folds
     assert len(split.rows) == 50 and all((files[split.rows] == f).sum() == 10 for f in "abcde")
     assert ((labels[split.rows] == 1).sum()) == 25
     train_sim, test_sim = split.similarity
     np.testing.assert_array_equal(train_sim, (files[split.rows] != "e").astype(float))
-    np.testing.assert_array_equal(test_sim, np.ones(5))
-    prompt = stack_rows(Config().with_overrides(["ensemble.stack.n_folds=2"]), tfidf, labels, files, files)
+    np.testing.assert_array_equal(test_sim, [1.0, 1.0])
+    prompt = stack_rows(Config().with_overrides(["ensemble.stack.n_folds=2"]), labels, files, files, texts, texts)
     assert prompt.rows is None and prompt.similarity is None and not prompt.rank_within_folds
 
 

@@ -292,8 +292,8 @@ class StackConfig:
     ranked on their own as a test set's are: the only folds that show the blend what a shift of domain or
     generator does to each member). Too few prompts or files for ``n_folds`` fall back to random folds (logged)."""
     similarity: bool = False
-    """Give the blend each text's n-gram coverage by the training texts (the share of its TF-IDF mass on n-grams
-    some training text has), so member weights can differ between familiar and unfamiliar texts."""
+    """Give the blend each text's coverage by the training texts (the share of its distinct word bigrams some
+    training text has), so member weights can differ between familiar and unfamiliar texts."""
     sample_size: Annotated[int, Range(0)] = 0
     """Training rows the blend learns from, stratified by file and label (0 = all); members still fit on all
     rows. A causal-LM member then scores only these rows (and its own sample) out of fold."""

@@ -727,12 +727,26 @@ def check_key_space(n_prefixes: int, vocab_size: int) -> None:
 
 
 
-def ngram_coverage(X: sp.csr_matrix, reference: sp.csr_matrix) -> np.ndarray:
-    """Per row of ``X``, the share of its TF-IDF mass on n-grams that occur in at least one ``reference`` row.
 
-    A text from a domain the training essays never covered (a reddit answer, a wikiHow page) shares few of its
-    n-grams with them, and the n-gram members' scores say little about it; a learned blend given this number can
-    lean on other evidence there. Rows with no features get coverage 0."""
+def word_bigram_sets(texts: Iterable[str], n_features: int = 1 << 22) -> sp.csr_matrix:
+    """The distinct (hashed, lowercased) word bigrams of each text, one binary row per text.
+
+    The kit's TF-IDF features cannot measure how familiar a text is: their vocabulary is learned from the test
+    texts, so every test n-gram is a feature while a training text keeps only the n-grams it shares with the
+    test set. Word bigrams hashed into a fixed space treat both sides alike."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    hasher = HashingVectorizer(ngram_range=(2, 2), token_pattern=r"(?u)\b\w+\b", n_features=n_features,
+                               alternate_sign=False, norm=None, binary=True, dtype=np.float32)
+    return hasher.transform(list(texts)).tocsr()
+
+
+def ngram_coverage(X: sp.csr_matrix, reference: sp.csr_matrix) -> np.ndarray:
+    """Per row of ``X``, the share of its mass on n-grams (columns) that occur in at least one ``reference`` row.
+
+    A text from a domain the training essays never covered (a reddit answer, a wikiHow page) shares fewer of its
+    word pairs with them, and the n-gram members' scores say little about it; a learned blend given this number
+    can lean on other evidence there. Rows with no n-grams get coverage 0."""
     X, reference = sp.csr_matrix(X), sp.csr_matrix(reference)
     seen = (column_document_frequency(reference.indices, reference.shape[1]) > 0).astype(np.float64)
     mass = np.asarray(abs(X).sum(axis=1)).ravel()

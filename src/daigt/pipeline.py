@@ -39,7 +39,7 @@ from daigt.data import (
     sample_rows,
     stratified_sample,
 )
-from daigt.features import NgramTfidfVectorizer, ngram_coverage
+from daigt.features import NgramTfidfVectorizer, ngram_coverage, word_bigram_sets
 from daigt.folds import group_folds
 from daigt.lm import LMStatsClassifier, sentence_end_ids
 from daigt.models import WeightedEnsemble, tfidf_ensemble, tfidf_weights
@@ -283,7 +283,7 @@ def fit_predict(
         del X_train, X_test
         with stages.stage("stacked blend"):
             columns = {"stacked": stacked_blend(config, [tfidf, *members], scores, labels, groups, corpora,
-                                                *lengths)}
+                                                (train_texts, test_list), lengths)}
         weights = {"stacked": sum(table[m.name] for m in [tfidf, *members])}
     else:
         del X_train, X_test
@@ -317,19 +317,19 @@ def pseudo_labelled_ensemble(config: Config, X_train, labels: np.ndarray, X_test
 
 
 def stacked_blend(config: Config, members: list[Member], tfidf_scores: np.ndarray, labels: np.ndarray,
-                  groups: np.ndarray | None, corpora: np.ndarray | None, train_lengths: np.ndarray,
-                  test_lengths: np.ndarray) -> np.ndarray:
+                  groups: np.ndarray | None, corpora: np.ndarray | None, texts: tuple[list[str], list[str]],
+                  lengths: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The learned blend; the TF-IDF column's test scores are the ensemble's (pseudo-label refit included)."""
     stack = config.ensemble.stack
-    return stacked_scores(members, labels, groups, train_lengths, test_lengths, test_scores={"tfidf": tfidf_scores},
+    return stacked_scores(members, labels, groups, *lengths, test_scores={"tfidf": tfidf_scores},
                           meta=StackedBlend.from_config(stack, config.seed), n_folds=stack.n_folds, seed=config.seed,
-                          split=stack_rows(config, members[0], labels, groups, corpora))
+                          split=stack_rows(config, labels, groups, corpora, *texts))
 
 
-def stack_rows(config: Config, tfidf: Member, labels: np.ndarray, groups: np.ndarray | None,
-               corpora: np.ndarray | None) -> StackRows:
-    """The learned blend's folds, the rows it learns from and (``stack.similarity``) their n-gram coverage, read
-    from the TF-IDF member's matrices: a held-out row against the other folds' rows, a test row against all."""
+def stack_rows(config: Config, labels: np.ndarray, groups: np.ndarray | None, corpora: np.ndarray | None,
+               train_texts: Sequence[str], test_texts: Sequence[str]) -> StackRows:
+    """The learned blend's folds, the rows it learns from and (``stack.similarity``) their word-bigram coverage:
+    a held-out row's by the other folds' texts, a test text's by all training texts."""
     stack = config.ensemble.stack
     by = corpora if stack.folds == "corpus" else groups
     n_groups = 0 if by is None else len(np.unique(np.asarray(by).astype(str)))
@@ -342,11 +342,12 @@ def stack_rows(config: Config, tfidf: Member, labels: np.ndarray, groups: np.nda
     similarity = None
     if stack.similarity:
         picked = np.arange(len(labels)) if rows is None else rows
+        train_sets = word_bigram_sets(train_texts)
         train_sim = np.zeros(len(picked))
         for k in np.unique(folds[picked]):
             held = folds[picked] == k
-            train_sim[held] = ngram_coverage(tfidf.train[picked[held]], tfidf.train[folds != k])
-        similarity = (train_sim, ngram_coverage(tfidf.test, tfidf.train))
+            train_sim[held] = ngram_coverage(train_sets[picked[held]], train_sets[folds != k])
+        similarity = (train_sim, ngram_coverage(word_bigram_sets(test_texts), train_sets))
     return StackRows(folds, rows, similarity, rank_within_folds=stack.folds == "corpus")
 
 
