@@ -55,7 +55,8 @@ SUITES: dict[str, tuple[SuiteCell, ...]] = {
 on the PERSUADE-based files only (as in README "Generalisation")."""
 
 
-LM_VARIANTS = ("causal-LM member", "defaults + causal LM", "corpus-fitted blend + causal LM")
+LM_VARIANTS = ("causal-LM member", "defaults + causal LM", "learned blend + similarity + causal LM",
+               "corpus-fitted blend + causal LM")
 """Variants that need ``ensemble.causal_lm.model``: in the default set only when the base config names an LM."""
 
 
@@ -64,17 +65,20 @@ def suite_variants() -> dict[str, tuple[str, ...]]:
     (no section: not a config field) trains that model of :data:`MODELS` per fold instead of ``--model``."""
     from daigt.config import PUBLIC_RECIPE
 
-    corpus_blend = ("ensemble.stack.enabled=true", "ensemble.stack.folds=corpus", "ensemble.stack.similarity=true")
+    similar = ("ensemble.stack.enabled=true", "ensemble.stack.similarity=true")
+    corpus = (*similar, "ensemble.stack.folds=corpus")
     return {
         "public recipe": tuple(PUBLIC_RECIPE),
         "old defaults": (),
         "lm member": ("ensemble.lm.weight=0.1",),
         "lm label-free": ("ensemble.lm.weight=0.1", "ensemble.lm.statistics=label-free"),
         "learned blend": ("ensemble.stack.enabled=true",),
-        "corpus-fitted blend": corpus_blend,
+        "learned blend + similarity": similar,
+        "corpus-fitted blend": corpus,
         "causal-LM member": ("model=causal-lm",),
         "defaults + causal LM": ("ensemble.causal_lm.weight=0.2",),
-        "corpus-fitted blend + causal LM": (*corpus_blend, "ensemble.causal_lm.weight=0.2"),
+        "learned blend + similarity + causal LM": (*similar, "ensemble.causal_lm.weight=0.2"),
+        "corpus-fitted blend + causal LM": (*corpus, "ensemble.causal_lm.weight=0.2"),
     }
 
 
