@@ -5,7 +5,9 @@ style member helps unseen corpora and hurts Llama-2 reddit answers; LightGBM hel
 essays and hurts flan-t5. A meta-learner fitted on how each member scored *held-out prompts* of the training
 data can weigh members per run, and (with the length interaction) per text length. Its inputs must be honest:
 every training row's member scores come from members fitted on folds that exclude the row's prompt, so the
-meta-learner sees the scores a member gives to unseen topics, as it will at test time.
+meta-learner sees the scores a member gives to unseen topics, as it will at test time. Folds that hold out whole
+training files instead (:class:`StackRows`, ``ensemble.stack.folds = "corpus"``) show it unseen corpora, and a
+similarity column lets its weights differ between familiar and unfamiliar texts; both are measured options.
 
 Members are anything with ``fit(X, y)`` / ``predict_proba(X)``; their input can be a sparse TF-IDF matrix, a
 list of texts or an :class:`~daigt.tokenizer.EncodedCorpus` (a causal-LM member reading texts joins the same way).
