@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score
 
 from daigt.folds import group_folds
-from daigt.stacking import Member, StackedBlend, stacked_scores
+from daigt.stacking import Member, StackedBlend, StackRows, stacked_scores
 
 
 class Memoriser(ClassifierMixin, BaseEstimator):
@@ -99,7 +99,8 @@ def test_stacked_scores_end_to_end_on_honest_members():
     members = [Member("a", LogisticRegression(), X[:, :1], X_test[:, :1]),
                Member("b", LogisticRegression(), X[:, 1:], X_test[:, 1:])]
     tests = [mem.test_scores(y) for mem in members]
-    out = stacked_scores(members, y, np.arange(n) % 8, np.full(n, 300), np.full(m, 300), seed=0)
+    split = StackRows(group_folds(n, np.arange(n) % 8, 4, seed=0))
+    out = stacked_scores(members, y, split, np.full(n, 300), np.full(m, 300), seed=0)
     assert out.shape == (m,) and ((0 <= out) & (out <= 1)).all()
     assert roc_auc_score(y_test, out) == pytest.approx(roc_auc_score(y_test, tests[0]), abs=0.02)
 

@@ -321,9 +321,9 @@ def stacked_blend(config: Config, members: list[Member], tfidf_scores: np.ndarra
                   lengths: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     """The learned blend; the TF-IDF column's test scores are the ensemble's (pseudo-label refit included)."""
     stack = config.ensemble.stack
-    return stacked_scores(members, labels, groups, *lengths, test_scores={"tfidf": tfidf_scores},
-                          meta=StackedBlend.from_config(stack, config.seed), n_folds=stack.n_folds, seed=config.seed,
-                          split=stack_rows(config, labels, groups, corpora, *texts))
+    return stacked_scores(members, labels, stack_rows(config, labels, groups, corpora, *texts), *lengths,
+                          test_scores={"tfidf": tfidf_scores}, meta=StackedBlend.from_config(stack, config.seed),
+                          seed=config.seed)
 
 
 def stack_rows(config: Config, labels: np.ndarray, groups: np.ndarray | None, corpora: np.ndarray | None,

@@ -25,7 +25,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from daigt.blend import rank_scores
 from daigt.config import StackConfig
-from daigt.folds import group_folds
 from daigt.tokenizer import EncodedCorpus
 
 log = logging.getLogger("daigt")
@@ -166,21 +165,15 @@ class StackRows:
     rank_within_folds: bool = False
 
 
-def stacked_scores(members: Sequence[Member], y: np.ndarray, groups: Sequence | None, train_lengths: np.ndarray,
+def stacked_scores(members: Sequence[Member], y: np.ndarray, split: StackRows, train_lengths: np.ndarray,
                    test_lengths: np.ndarray, *, meta: StackedBlend | None = None,
-                   test_scores: dict[str, np.ndarray] | None = None, n_folds: int = StackConfig.n_folds,
-                   seed: int = 0, split: StackRows | None = None) -> np.ndarray:
-    """Test P(machine) from a meta-learner fitted on the members' out-of-fold scores.
+                   test_scores: dict[str, np.ndarray] | None = None, seed: int = 0) -> np.ndarray:
+    """Test P(machine) from a meta-learner fitted on the members' out-of-fold scores over ``split``'s folds
+    (:func:`daigt.pipeline.stack_rows` builds them from the config).
 
-    The folds are ``split.folds`` when given, else prompt-grouped folds of ``groups``. ``test_scores`` gives a
-    member's test scores when they come from elsewhere (the TF-IDF ensemble's, after its pseudo-label refit);
-    every other member is fitted on all training rows to score the test rows. ``meta`` is the (unfitted)
-    meta-learner, ``StackedBlend(seed=seed)`` when not given."""
-    if split is None:
-        split = StackRows(group_folds(len(y), groups, n_folds, seed))
-        if groups is None or len(np.unique(np.asarray(groups).astype(str))) < n_folds:
-            log.warning("stacking: fewer than %d prompts among the training rows; its folds are not prompt-disjoint",
-                        n_folds)
+    ``test_scores`` gives a member's test scores when they come from elsewhere (the TF-IDF ensemble's, after its
+    pseudo-label refit); every other member is fitted on all training rows to score the test rows. ``meta`` is
+    the (unfitted) meta-learner, ``StackedBlend(seed=seed)`` when not given."""
     rows = np.arange(len(y)) if split.rows is None else np.asarray(split.rows)
     oof = np.column_stack([m.out_of_fold_scores(y, split.folds, rows) for m in members])
     given = test_scores or {}
