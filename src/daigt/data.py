@@ -220,18 +220,8 @@ def sample_rows(frame: pd.DataFrame, n: int, seed: int, label_column: str = "lab
 
     Rows keep their original order, so capping a training set does not reshuffle it.
     """
-    if n <= 0 or n >= len(frame):
-        return frame.reset_index(drop=True)
     labels = frame[label_column].to_numpy()
-    classes, counts = np.unique(labels, return_counts=True)
-    quotas = proportional_quotas(counts, n)
-    rng = np.random.default_rng(seed)
-    chosen = [
-        rng.choice(np.flatnonzero(labels == value), size=quota, replace=False)
-        for value, quota in zip(classes, quotas)
-    ]
-    positions = np.sort(np.concatenate(chosen))
-    return frame.iloc[positions].reset_index(drop=True)
+    return frame.iloc[stratified_sample(labels, np.zeros(len(frame), dtype=int), n, seed)].reset_index(drop=True)
 
 
 def proportional_quotas(counts: np.ndarray, n: int) -> np.ndarray:
