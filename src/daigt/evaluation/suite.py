@@ -55,11 +55,6 @@ SUITES: dict[str, tuple[SuiteCell, ...]] = {
 on the PERSUADE-based files only (as in README "Generalisation")."""
 
 
-LM_VARIANTS = ("causal-LM member", "defaults + causal LM", "learned blend + similarity + causal LM",
-               "corpus-fitted blend + causal LM")
-"""Variants that need ``ensemble.causal_lm.model``: in the default set only when the base config names an LM."""
-
-
 def suite_variants() -> dict[str, tuple[str, ...]]:
     """Named override sets a suite compares, each applied on top of ``--config``/``--set``. A ``model=NAME`` item
     (no section: not a config field) trains that model of :data:`MODELS` per fold instead of ``--model``."""
@@ -80,6 +75,12 @@ def suite_variants() -> dict[str, tuple[str, ...]]:
         "learned blend + similarity + causal LM": (*similar, "ensemble.causal_lm.weight=0.2"),
         "corpus-fitted blend + causal LM": (*corpus, "ensemble.causal_lm.weight=0.2"),
     }
+
+
+def needs_causal_lm(overrides: Sequence[str]) -> bool:
+    """Whether a variant uses the causal LM (``ensemble.causal_lm.model`` must then name one): such variants are in
+    the default set only when the base config names an LM."""
+    return any(item.startswith("ensemble.causal_lm.") or item == "model=causal-lm" for item in overrides)
 
 
 def variant_model(overrides: Sequence[str], default: str) -> tuple[str, list[str]]:
@@ -135,7 +136,7 @@ def run_suite(
         name, _, overrides = item.partition("=")
         known[name.strip()] = tuple(overrides.split())
     chosen = list(variants) if variants else [
-        v for v in known if base_config.ensemble.causal_lm.model or v not in LM_VARIANTS]
+        v for v in known if base_config.ensemble.causal_lm.model or not needs_causal_lm(known[v])]
     unknown = [v for v in chosen if v not in known]
     if unknown:
         raise EvaluationError(f"--variants {unknown}: unknown; known: {list(known)} (add one with --variant NAME=OVERRIDES)")
