@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daigt.augment import SpellingRepair, TypoAugmenter, add_typos, confident_rows
+from daigt.augment import SpellingRepair, TypoAugmenter, add_typos, agreed_rows, confident_rows
 
 ESSAY = (
     "Cars are a big part of modern life, but cities without cars offer cleaner air and quieter streets. "
@@ -110,6 +110,20 @@ def test_confident_rows_takes_the_extremes():
     assert all(len(x) == 0 for x in confident_rows(np.full(10, 0.5)))  # no confident rows
     with pytest.raises(ValueError, match="quantile"):
         confident_rows(scores, 0.9, 0.1)
+
+
+def test_agreed_rows_keep_only_the_picks_the_guide_puts_at_the_same_end():
+    scores = np.linspace(0, 1, 10)  # the ensemble: rows 0-2 most human, 7-9 most machine
+    guide = np.array([0, 9, 1, 2, 5, 5, 5, 8, 3, 7], dtype=float)  # row 1 and row 8 contradicted
+    human, machine = agreed_rows(scores, guide, low_q=0.3, high_q=0.7, guide_q=0.4)
+    assert human.tolist() == [0, 2] and machine.tolist() == [7, 9]
+    assert set(human) <= set(confident_rows(scores, 0.3, 0.7)[0])  # a guide never adds a row
+    same, _ = agreed_rows(scores, scores, 0.3, 0.7, 0.3)
+    assert same.tolist() == [0, 1, 2]  # a guide that agrees everywhere changes nothing
+    flat = agreed_rows(scores, np.zeros(10), 0.3, 0.7, 0.3)
+    assert all(len(x) == 0 for x in flat)  # a guide with no opinion vetoes every row
+    with pytest.raises(ValueError, match="9 guide scores for 10"):
+        agreed_rows(scores, guide[:9])
 
 
 @pytest.mark.parametrize("estimator", [TypoAugmenter(rate=0.5, seed=3), SpellingRepair(min_count=2, repair_case=True)],

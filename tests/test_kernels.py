@@ -600,7 +600,7 @@ def test_kernel_turns_the_causal_lm_member_on_only_with_an_attached_lm_and_says_
     assert kernel.causal_lm_settings(config, kit / kernel_helpers.LOCK_FILE, {"causal_lm": None}, settings) == []
     out = capsys.readouterr().out.splitlines()
     assert out == ["[daigt-kernel] causal LM: none attached (no --causal-lm in the kit dataset, kernel setting causal_lm "
-                   "empty): causal-LM member off"]
+                   "empty): causal-LM member and guide off"]
     lock_path, lock = vendored_lock(kit, {"causal_lm/tiny/config.json": b"{}", "causal_lm/tiny/model.safetensors": b"w"},
                                     "directory", "causal_lm/tiny")
     overrides = kernel.causal_lm_settings(config, lock_path, lock, settings)
@@ -617,10 +617,20 @@ def test_kernel_turns_the_causal_lm_member_on_only_with_an_attached_lm_and_says_
     assert configured[0] == f'ensemble.causal_lm.model="{models}"'
     assert "(kernel setting causal_lm): causal-LM member on" in capsys.readouterr().out
     assert kernel.causal_lm_settings(config, lock_path, lock, {**settings, "causal_lm_weight": 0}) == []
-    assert "NOT used, kernel setting causal_lm_weight = 0" in capsys.readouterr().out
+    assert "NOT used, kernel settings causal_lm_guide = 0 and causal_lm_weight = 0" in capsys.readouterr().out
+    guided = kernel.causal_lm_settings(config, lock_path, lock, {**settings, "causal_lm_weight": 0,
+                                                                 "causal_lm_guide": 1})
+    assert "ensemble.causal_lm.weight=0.2" not in guided and set(kernel_helpers.GUIDED_PSEUDO_LABELS) <= set(guided)
+    assert "guides the pseudo-labels, time budget 6 h" in capsys.readouterr().out
+    loaded = Config().with_overrides(guided)
+    assert (loaded.pseudo_label.guide, loaded.ensemble.causal_lm.weight) == ("causal-lm", 0.0)
+    both = kernel.causal_lm_settings(config, lock_path, lock, {**settings, "causal_lm_guide": 1})
+    assert "ensemble.causal_lm.weight=0.2" in both
+    assert "guides the pseudo-labels and causal-LM member on, weight 0.2" in capsys.readouterr().out
     by_config = Config().with_overrides(["ensemble.causal_lm.weight=0.3", "ensemble.causal_lm.model=/m"]).to_dict()
     assert kernel.causal_lm_settings(by_config, lock_path, lock, settings) == []
     assert "causal LM /m: set by the config" in capsys.readouterr().out
+    assert kernel.causal_lm_settings(loaded.to_dict(), lock_path, lock, settings) == []  # a config's guide is kept
     with pytest.raises(SystemExit, match="does not exist: attach that model"):
         kernel.causal_lm_settings(config, lock_path, lock, {**settings, "causal_lm": str(tmp_path / "nothing")})
     (kit / "causal_lm" / "tiny" / "model.safetensors").write_bytes(b"changed")
@@ -655,11 +665,14 @@ def test_kernel_command_attaches_a_kaggle_model_as_the_causal_lm(tmp_path, kaggl
     out = tmp_path / "mine"
     lm = "/kaggle/input/qwen2.5/transformers/0.5b/1"
     args = parser.parse_args(["--owner", "alice", "--out", str(out), "--gpu", "--causal-lm", lm, "--causal-lm-weight",
-                              "0.3", "--causal-lm-budget-hours", "4", "--model-source", "qwen-lm/qwen2.5/transformers/0.5b/1"])
+                              "0.3", "--causal-lm-budget-hours", "4", "--model-source", "qwen-lm/qwen2.5/transformers/0.5b/1",
+                              "--causal-lm-guide"])
     assert kernels.kernel_command(args) == 0
     settings = json.loads((out / kernels.SETTINGS_FILE).read_text())
     assert (settings["causal_lm"], settings["causal_lm_weight"], settings["causal_lm_budget_hours"]) == (lm, 0.3, 4.0)
+    assert settings["causal_lm_guide"] == 1
     request = kaggle_push(out)
     assert request["modelDataSources"] == ["qwen-lm/qwen2.5/transformers/0.5b/1"]
     defaults = kernels.KernelSpec().settings
     assert (defaults["causal_lm"], defaults["causal_lm_weight"], defaults["causal_lm_budget_hours"]) == ("", 0.0, 6.0)
+    assert defaults["causal_lm_guide"] == 0

@@ -93,17 +93,21 @@ def test_rehearsal_says_whether_the_scoring_run_will_use_the_causal_lm_member(pl
     model = build_tiny_causal_lm(tmp_path / "lm", "llama")
     member = ["ensemble.causal_lm.weight=0.2", f"ensemble.causal_lm.model={model}", "ensemble.causal_lm.max_length=24",
               "ensemble.causal_lm.device=cpu", f"ensemble.causal_lm.cache_dir={tmp_path / 'cache'}",
-              f"ensemble.causal_lm.time_budget_hours={budget}"]
+              f"ensemble.causal_lm.time_budget_hours={budget}", "pseudo_label.guide=causal-lm"]
     code = rehearse(placeholder, *FAST, *[a for o in member for a in ("--set", o)], "--work-dir", str(tmp_path / "work"))
     out = capsys.readouterr().out
     assert code == 0, out
     [line] = [line for line in out.splitlines() if "causal-LM member" in line]
     assert f"the scoring run will {verdict} it (1,260 training essays standing in for the hidden test" in line
     assert "1,260 test + 200 training texts" in line and "on cpu" in line
+    [line] = [line for line in out.splitlines() if "pseudo-label guide:" in line]
+    assert f"the scoring run will {verdict} it (1,260 training essays" in line and "1,260 test + 0 training" in line
     child = (tmp_path / "work" / "rehearsal-60.config.toml").read_text()
+    guide = child.split("[pseudo_label]")[1].split("\n[")[0]
     if verdict == "SKIP":
         assert "weight = 0.0" in child.split("[ensemble.causal_lm]")[1].split("\n[")[0]
+        assert 'guide = "none"' in guide
     else:
-        assert str(tmp_path / "work" / "causal-lm-cache-60") in child
+        assert str(tmp_path / "work" / "causal-lm-cache-60") in child and 'guide = "causal-lm"' in guide
         assert list((tmp_path / "work" / "causal-lm-cache-60").rglob("*.npz"))
     assert not (tmp_path / "cache").exists(), "the rehearsal's probe and runs never touch the configured cache"

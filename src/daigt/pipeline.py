@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from daigt.augment import SpellingRepair, TypoAugmenter, confident_rows
+from daigt.augment import SpellingRepair, TypoAugmenter, agreed_rows, confident_rows
 from daigt.blend import Blend
 from daigt.config import Config
 from daigt.data import (
@@ -189,7 +189,7 @@ def causal_lm_member(config: Config, inputs: MemberInputs) -> Member | None:
     With ``ensemble.causal_lm.time_budget_hours`` set, a timed probe estimates its scoring time first, and a member
     that would not fit is skipped (``None``) with one warning: on Kaggle the scoring rerun cannot read the commit
     run's output, so it must decide itself rather than run into the 9-hour limit."""
-    from daigt.transformer.causal_lm import CausalLMClassifier, check_time_budget  # torch: only when the member is on
+    from daigt.transformer.causal_lm import causal_lm_estimator, check_time_budget  # torch: only when the member is on
 
     section = config.ensemble.causal_lm
     fit_params: dict[str, Any] = {"groups": inputs.corpora}
@@ -201,7 +201,7 @@ def causal_lm_member(config: Config, inputs: MemberInputs) -> Member | None:
             return None
         log.info(check.message())
         fit_params["scorer"] = check.scorer  # loaded by the probe: the model loads once
-    return Member("causal_lm", CausalLMClassifier.from_config(section, config.seed), inputs.train_texts,
+    return Member("causal_lm", causal_lm_estimator(section, config.seed), inputs.train_texts,
                   inputs.test_texts, section.weight, fit_params)
 
 
@@ -270,8 +270,9 @@ def fit_predict(
         tfidf_members = ensemble.member_scores(X_test)
         scores = ensemble.combine(tfidf_members)
     if config.pseudo_label.enabled:
+        guide = pseudo_label_guide(config, test_list, stages)
         with stages.stage("pseudo-label refit"):
-            refit = pseudo_labelled_ensemble(config, X_train, labels, X_test, scores)
+            refit = pseudo_labelled_ensemble(config, X_train, labels, X_test, scores, guide)
             if refit is not None:
                 ensemble, tfidf_members = refit, refit.member_scores(X_test)
                 scores = ensemble.combine(tfidf_members)
@@ -301,16 +302,47 @@ def fit_predict(
     return FitResult(blend.scores(columns), columns, blend, tfidf_members, fitted, stages, n_train, features)
 
 
-def pseudo_labelled_ensemble(config: Config, X_train, labels: np.ndarray, X_test,
-                             scores: np.ndarray) -> WeightedEnsemble | None:
+def pseudo_label_guide(config: Config, test_texts: Sequence[str], stages: StageLog) -> np.ndarray | None:
+    """The causal LM's zero-shot scores of the test texts when ``pseudo_label.guide`` asks for them, else ``None``.
+
+    ``None`` too, with one warning, when ``ensemble.causal_lm.time_budget_hours`` is set and a timed probe says
+    the scoring would not fit: the pseudo-labels then come from the ensemble alone, as without a guide."""
+    if config.pseudo_label.guide == "none":
+        return None
+    from daigt.transformer.causal_lm import CausalLMScorer, check_time_budget, zero_shot_scores  # torch: lazily
+
+    section = config.ensemble.causal_lm
+    with stages.stage("pseudo-label guide"):
+        if section.time_budget_hours > 0:
+            check = check_time_budget(section, test_texts, [], seed=config.seed)
+            if not check.fits:
+                log.warning("pseudo-label guide SKIPPED: %s; pseudo-labels come from the ensemble alone. Fix: raise "
+                            "ensemble.causal_lm.time_budget_hours (0 = no limit), lower ensemble.causal_lm."
+                            "max_length, or run on a GPU", check.summary())
+                return None
+            log.info("pseudo-label guide: %s", check.summary())
+            scorer = check.scorer
+        else:
+            scorer = CausalLMScorer.from_config(section)
+        return zero_shot_scores(scorer, test_texts)
+
+
+def pseudo_labelled_ensemble(config: Config, X_train, labels: np.ndarray, X_test, scores: np.ndarray,
+                             guide: np.ndarray | None = None) -> WeightedEnsemble | None:
     """The TF-IDF ensemble refit on the training rows plus the most confident test rows (their already-built
-    features reused); ``None`` when no test row is confident."""
-    human, machine = confident_rows(scores, config.pseudo_label.low_quantile, config.pseudo_label.high_quantile)
+    features reused), only those the ``guide`` agrees with when there is one; ``None`` when no row is picked."""
+    pl = config.pseudo_label
+    if guide is None:
+        human, machine = confident_rows(scores, pl.low_quantile, pl.high_quantile)
+    else:
+        human, machine = agreed_rows(scores, guide, pl.low_quantile, pl.high_quantile, pl.guide_quantile)
     if not len(human) and not len(machine):
-        log.warning("pseudo-labelling skipped: test scores are too concentrated to pick confident essays")
+        log.warning("pseudo-labelling skipped: no test essay is confidently scored%s",
+                    "" if guide is None else " by both the ensemble and the guide")
         return None
     picked = np.sort(np.concatenate([human, machine]))  # test-file order, as measured
-    log.info("pseudo-labelling: %d test essays join the training rows", len(picked))
+    log.info("pseudo-labelling: %d test essays join the training rows (%d human, %d machine%s)", len(picked),
+             len(human), len(machine), "" if guide is None else ", agreed with the causal-LM guide")
     X = sp.vstack([X_train, X_test[picked]], format="csr")
     y = np.concatenate([labels, np.isin(picked, machine).astype(labels.dtype)])
     return tfidf_ensemble(config.ensemble, config.seed).fit(X, y)

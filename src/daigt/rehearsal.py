@@ -7,10 +7,11 @@ the placeholder run: it reads and validates the config and every training file, 
 ``daigt run`` (same files, same config) on training essays standing in as test, at two sizes, and
 extrapolates its wall time and peak memory linearly in the test size to 9,000 essays against Kaggle's limits.
 
-With the causal-LM member on, the rehearsal first makes the decision the scoring run will make itself (its time
-probe against ``ensemble.causal_lm.time_budget_hours``, on as many training essays standing in for the hidden test
-as it holds) and says it in one line; the measured runs then do what the scoring run will (skip the member, or
-run it from a cold feature cache), so its time is in the extrapolation exactly when it will be in the real run.
+With the causal LM in use (the member, the pseudo-label guide), the rehearsal first makes the decisions the scoring
+run will make itself (its time probes against ``ensemble.causal_lm.time_budget_hours``, on as many training essays
+standing in for the hidden test as it holds) and says each in one line; the measured runs then do what the scoring
+run will (skip the use, or score from a cold feature cache), so the LM's time is in the extrapolation exactly when
+it will be in the real run.
 
 An extrapolation over a limit, or a run past ``guard.rehearsal_max_seconds``, is a warning (it is an
 estimate); a bad config or data file, or a pipeline failing on the stand-in test set, is an error
@@ -116,14 +117,14 @@ def rehearse(config: Config, competition_dir: Path, train_files: Sequence[Path],
         say(f"no pipeline rehearsal: it needs guard.rehearsal_rows (here {config.guard.rehearsal_rows}) and half the "
             f"training essays (here {n_fit // 2}) both at least 2 x guard.min_test_rows")
         return
-    member = causal_lm_decision(config, train)
+    uses = causal_lm_decisions(config, train)
     measurements: list[Measurement] = []
     budget = config.guard.rehearsal_max_seconds
     for n in sizes:
         test = sample_rows(train, n, seed=config.seed)
         folder = stand_in_competition(competition.path, test, work / f"stand-in-{n}")
         say(f"full pipeline on {n:,} training essays standing in as test (cap {budget:.0f} s) ...")
-        args = [*config_args, *causal_lm_args(config, member, work / f"causal-lm-cache-{n}")]
+        args = [*config_args, *causal_lm_args(config, uses, work / f"causal-lm-cache-{n}")]
         m = measure(run_command(folder, train_files, work / f"rehearsal-{n}.csv", args), n, budget)
         if m.code is None:
             say(f"WARNING: stopped after {m.seconds:.0f} s (guard.rehearsal_max_seconds): {n:,} essays alone take "
@@ -142,37 +143,48 @@ def rehearse(config: Config, competition_dir: Path, train_files: Sequence[Path],
         report_extrapolation(measurements)
 
 
-def causal_lm_decision(config: Config, train: pd.DataFrame) -> bool | None:
-    """Whether the scoring run will use the causal-LM member (``None``: it is off), said in one line.
+def causal_lm_decisions(config: Config, train: pd.DataFrame) -> dict[str, bool]:
+    """For each use of the causal LM the config makes (``member``, the pseudo-label ``guide``), whether the scoring
+    run will make it, each said in one line; empty when the LM is not used.
 
-    The same timed probe the scoring run makes (:func:`daigt.transformer.causal_lm.check_time_budget`), on up to
+    The same timed probes the scoring run makes (:func:`daigt.transformer.causal_lm.check_time_budget`), on up to
     9,000 training essays standing in for the hidden test, without the feature cache (the scoring run's is cold).
     """
-    section = config.ensemble.causal_lm
-    if section.weight <= 0:
-        return None
-    from daigt.transformer.causal_lm import check_time_budget  # torch: only when the member is on
+    section, pseudo = config.ensemble.causal_lm, config.pseudo_label
+    wanted = {"member": section.weight > 0, "guide": pseudo.enabled and pseudo.guide != "none"}
+    if not any(wanted.values()):
+        return {}
+    from daigt.transformer.causal_lm import check_time_budget  # torch: only when the LM is used
 
     n = min(HIDDEN_TEST_ROWS, len(train))
     stand_in = sample_rows(train, n, seed=config.seed)["text"].tolist()
     limit = config.data.max_train_rows
     fitted = sample_rows(train, limit, seed=config.seed) if 0 < limit < len(train) else train
     fits = config.ensemble.stack.n_folds + 1 if config.ensemble.stack.enabled else 1
-    check = check_time_budget(replace(section, cache_dir=""), stand_in, fitted["text"].tolist(), fits, config.seed)
-    say(f"causal-LM member: the scoring run will {'use' if check.fits else 'SKIP'} it ({n:,} training essays "
-        f"standing in for the hidden test; {check.summary()})")
-    return check.fits
+    cold = replace(section, cache_dir="")
+    decisions = {}
+    for use, label, train_texts in (("member", "causal-LM member", fitted["text"].tolist()),
+                                    ("guide", "pseudo-label guide", [])):  # the guide scores the test texts only
+        if wanted[use]:
+            check = check_time_budget(cold, stand_in, train_texts, fits, config.seed)
+            say(f"{label}: the scoring run will {'use' if check.fits else 'SKIP'} it ({n:,} training essays "
+                f"standing in for the hidden test; {check.summary()})")
+            decisions[use] = check.fits
+    return decisions
 
 
-def causal_lm_args(config: Config, member: bool | None, cache: Path) -> list[str]:
-    """``--set`` overrides that make a measured run treat the causal-LM member as the scoring run will: skipped,
-    or scored from an empty feature cache of its own (a cache shared between the two runs would hide the second
-    run's scoring time and bend the extrapolation)."""
-    if member is None:
-        return []
-    if not member:
-        return ["--set", "ensemble.causal_lm.weight=0"]
-    return ["--set", f"ensemble.causal_lm.cache_dir={json.dumps(str(cache))}"] if config.ensemble.causal_lm.cache_dir else []
+def causal_lm_args(config: Config, decisions: dict[str, bool], cache: Path) -> list[str]:
+    """``--set`` overrides that make a measured run treat each use of the causal LM as the scoring run will:
+    skipped, or scored from an empty feature cache of its own (a cache shared between the two runs would hide the
+    second run's scoring time and bend the extrapolation)."""
+    args = []
+    if decisions.get("member") is False:
+        args += ["--set", "ensemble.causal_lm.weight=0"]
+    if decisions.get("guide") is False:
+        args += ["--set", 'pseudo_label.guide="none"']
+    if any(decisions.values()) and config.ensemble.causal_lm.cache_dir:
+        args += ["--set", f"ensemble.causal_lm.cache_dir={json.dumps(str(cache))}"]
+    return args
 
 
 def report_extrapolation(measurements: list[Measurement]) -> None:

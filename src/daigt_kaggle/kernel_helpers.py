@@ -212,6 +212,8 @@ def gpu_count():
 
 CAUSAL_LM_WEIGHT = 0.0  # off unless asked for: with weight 0.2 the member lifts LCOO m4_llama2 (0.758 -> 0.839) but
 # lowers every LOPO fold and the attack protocol (README "Causal-LM member"), so attaching an LM does not turn it on
+CAUSAL_LM_GUIDE = 0  # 1 = on; off unless asked for: it lifts LCOO m4/liang and LOSO ai-mix but lowers LOPO folds a little
+GUIDED_PSEUDO_LABELS = ['pseudo_label.guide="causal-lm"', "pseudo_label.low_quantile=0.2", "pseudo_label.high_quantile=0.8"]
 CAUSAL_LM_BUDGET_HOURS = 6.0  # leaves TF-IDF, the other members and writing a margin inside Kaggle's 9 hours
 
 
@@ -242,18 +244,19 @@ def vendored_causal_lm(lock_path, lock):
 
 
 def causal_lm_settings(config, lock_path, lock, settings):
-    """Config overrides that turn the causal-LM member on when an LM is attached and the kernel settings weigh it.
+    """Config overrides that put an attached LM to work when the kernel settings ask for it.
 
     The LM is the path in the kernel setting `causal_lm` (e.g. a Kaggle Models input such as
-    /kaggle/input/qwen2.5/transformers/0.5b/1), else the one vendored in the kit dataset. The member gets the
-    setting `causal_lm_weight` (default 0: an attached LM stays unused until a weight is given, e.g. 0.2), its time budget from
-    `causal_lm_budget_hours` (default 6; the scoring run skips the member by itself when its timed probe says it
-    would not fit) and a feature cache under /kaggle/working. A config that already weighs the member is left as
-    it is. Says in one line which LM is used, or that none is."""
-    section = config["ensemble"]["causal_lm"]
-    if section["weight"] > 0:
-        say(f"causal LM {section['model']}: set by the config (ensemble.causal_lm.weight = {section['weight']}); "
-            "the kernel's causal_lm settings are not applied")
+    /kaggle/input/qwen2.5/transformers/0.5b/1), else the one vendored in the kit dataset. Two uses, each off by
+    default (an attached LM stays unused until asked for): `causal_lm_guide` (1: its zero-shot score vets the
+    pseudo-labels, GUIDED_PSEUDO_LABELS) and `causal_lm_weight` (> 0: the causal-LM member's blend weight, e.g. 0.2).
+    Both get the time budget `causal_lm_budget_hours` (default 6; the scoring run skips the LM by itself when its
+    timed probe says it would not fit) and a feature cache under /kaggle/working. A config that already uses the LM
+    is left as it is. Says in one line which LM is used and how, or that none is."""
+    section, guided = config["ensemble"]["causal_lm"], config.get("pseudo_label", {}).get("guide", "none")
+    if section["weight"] > 0 or guided != "none":
+        say(f"causal LM {section['model']}: set by the config (ensemble.causal_lm.weight = {section['weight']}, "
+            f"pseudo_label.guide = {guided}); the kernel's causal_lm settings are not applied")
         return []
     configured = settings.get("causal_lm", "")
     if configured and not Path(configured).exists():
@@ -263,16 +266,19 @@ def causal_lm_settings(config, lock_path, lock, settings):
         vendored_causal_lm(lock_path, lock), "vendored in the kit dataset")
     if model is None:
         say("causal LM: none attached (no --causal-lm in the kit dataset, kernel setting causal_lm empty): "
-            "causal-LM member off")
+            "causal-LM member and guide off")
         return []
     weight = float(settings.get("causal_lm_weight", CAUSAL_LM_WEIGHT))
-    if weight <= 0:
-        say(f"causal LM {model} ({how}): NOT used, kernel setting causal_lm_weight = 0 (turn it on with "
-            "`python build_dataset.py kernel --causal-lm-weight 0.2`)")
+    guide = bool(settings.get("causal_lm_guide", CAUSAL_LM_GUIDE))
+    if weight <= 0 and not guide:
+        say(f"causal LM {model} ({how}): NOT used, kernel settings causal_lm_guide = 0 and causal_lm_weight = 0 "
+            "(turn it on with `python build_dataset.py kernel --causal-lm-guide` and/or `--causal-lm-weight 0.2`)")
         return []
     budget = float(settings.get("causal_lm_budget_hours", CAUSAL_LM_BUDGET_HOURS))
     cache = kaggle_dir("working") / "causal_lm_cache"
-    say(f"causal LM {model} ({how}): causal-LM member on, weight {weight:g}, time budget {budget:g} h "
+    uses = [*(["guides the pseudo-labels"] if guide else []), *([f"causal-LM member on, weight {weight:g}"] if weight > 0 else [])]
+    say(f"causal LM {model} ({how}): {' and '.join(uses)}, time budget {budget:g} h "
         "(skipped at run time if its timed probe says it would not fit)")
-    return [f"ensemble.causal_lm.model={json.dumps(str(model))}", f"ensemble.causal_lm.weight={weight!r}",
+    return [f"ensemble.causal_lm.model={json.dumps(str(model))}", *([f"ensemble.causal_lm.weight={weight!r}"] if weight > 0 else []),
+            *(GUIDED_PSEUDO_LABELS if guide else []),
             f"ensemble.causal_lm.time_budget_hours={budget!r}", f"ensemble.causal_lm.cache_dir={json.dumps(str(cache))}"]

@@ -184,6 +184,8 @@ class KernelSpec:
     input); empty = the one vendored in the kit dataset, if any."""
     causal_lm_weight: float = kernel_helpers.CAUSAL_LM_WEIGHT
     """The member's weight when an LM is attached; 0 = never used."""
+    causal_lm_guide: int = kernel_helpers.CAUSAL_LM_GUIDE
+    """1: the LM's zero-shot score vets the pseudo-labels (``kernel_helpers.GUIDED_PSEUDO_LABELS``); 0 = not."""
     causal_lm_budget_hours: float = kernel_helpers.CAUSAL_LM_BUDGET_HOURS
     """``ensemble.causal_lm.time_budget_hours`` the kernel sets: the scoring run skips the member over it."""
     extra_sources: dict[str, list[str]] = field(default_factory=dict)
@@ -213,7 +215,8 @@ class KernelSpec:
         """``kernel-settings.json``: what the submission kernel reads from its settings region."""
         return {"kit_dataset": self.resolved_kit_dataset, "train_datasets": list(self.train_datasets),
                 "competition": COMPETITION, "overrides": list(self.overrides), "causal_lm": self.causal_lm,
-                "causal_lm_weight": self.causal_lm_weight, "causal_lm_budget_hours": self.causal_lm_budget_hours}
+                "causal_lm_weight": self.causal_lm_weight, "causal_lm_guide": self.causal_lm_guide,
+                "causal_lm_budget_hours": self.causal_lm_budget_hours}
 
 
 def kernel_metadata(spec: KernelSpec) -> dict[str, Any]:
@@ -334,6 +337,9 @@ def add_kernel_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--causal-lm-weight", type=float, default=kernel_helpers.CAUSAL_LM_WEIGHT, metavar="W",
                         help=f"the member's blend weight when an LM is attached (default {kernel_helpers.CAUSAL_LM_WEIGHT}; "
                              "0 = never used)")
+    parser.add_argument("--causal-lm-guide", action="store_true",
+                        help="let the attached LM's zero-shot score vet the pseudo-labels (README \"Pseudo-labels "
+                             "guided by a causal LM\"); off by default")
     parser.add_argument("--causal-lm-budget-hours", type=float, default=kernel_helpers.CAUSAL_LM_BUDGET_HOURS,
                         metavar="H", help="the scoring run skips the member when its timed probe estimates more "
                                           f"(default {kernel_helpers.CAUSAL_LM_BUDGET_HOURS}; 0 = no limit)")
@@ -382,6 +388,7 @@ def kernel_command(args: argparse.Namespace) -> int:
             overrides=tuple(args.overrides),
             causal_lm=args.causal_lm,
             causal_lm_weight=args.causal_lm_weight,
+            causal_lm_guide=int(args.causal_lm_guide),
             causal_lm_budget_hours=args.causal_lm_budget_hours,
             extra_sources={"model_sources": list(args.model_source)} if args.model_source else {},
         )

@@ -157,14 +157,14 @@ def lm_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -
 
 
 def causal_lm_fit_predict(config: Config, train: pd.DataFrame, test_texts: list[str]) -> np.ndarray:
-    """The causal-LM member alone (``ensemble.causal_lm``; needs torch and ``ensemble.causal_lm.model``), on the
-    texts the pipeline would give it."""
+    """The causal-LM member alone (``ensemble.causal_lm``, learned or ``zero_shot``; needs torch and
+    ``ensemble.causal_lm.model``), on the texts the pipeline would give it."""
     from daigt.pipeline import clean_texts
-    from daigt.transformer.causal_lm import CausalLMClassifier
+    from daigt.transformer.causal_lm import causal_lm_estimator
 
     train_texts, test_texts = clean_texts(config, train["text"].astype(str).tolist(), list(test_texts))
     corpora = train["file"].to_numpy() if "file" in train.columns else None
-    model = CausalLMClassifier.from_config(config.ensemble.causal_lm, config.seed)
+    model = causal_lm_estimator(config.ensemble.causal_lm, config.seed)
     return model.fit(train_texts, train["label"].to_numpy(), groups=corpora).predict_proba(test_texts)[:, 1]
 
 

@@ -61,6 +61,7 @@ def suite_variants() -> dict[str, tuple[str, ...]]:
     from daigt.config import PUBLIC_RECIPE
 
     similar = ("ensemble.stack.enabled=true", "ensemble.stack.similarity=true")
+    guided = ("pseudo_label.guide=causal-lm", "pseudo_label.low_quantile=0.2", "pseudo_label.high_quantile=0.8")
     corpus = (*similar, "ensemble.stack.folds=corpus")
     return {
         "public recipe": tuple(PUBLIC_RECIPE),
@@ -74,13 +75,18 @@ def suite_variants() -> dict[str, tuple[str, ...]]:
         "defaults + causal LM": ("ensemble.causal_lm.weight=0.2",),
         "learned blend + similarity + causal LM": (*similar, "ensemble.causal_lm.weight=0.2"),
         "corpus-fitted blend + causal LM": (*corpus, "ensemble.causal_lm.weight=0.2"),
+        "zero-shot LM": ("model=causal-lm", "ensemble.causal_lm.zero_shot=true"),
+        "LM-guided pseudo-labels": guided,
+        "LM-guided pseudo-labels + zero-shot LM": (*guided, "ensemble.causal_lm.zero_shot=true",
+                                                   "ensemble.causal_lm.weight=0.1"),
     }
 
 
 def needs_causal_lm(overrides: Sequence[str]) -> bool:
     """Whether a variant uses the causal LM (``ensemble.causal_lm.model`` must then name one): such variants are in
     the default set only when the base config names an LM."""
-    return any(item.startswith("ensemble.causal_lm.") or item == "model=causal-lm" for item in overrides)
+    return any(item.startswith("ensemble.causal_lm.") or item in ("model=causal-lm", "pseudo_label.guide=causal-lm")
+               for item in overrides)
 
 
 def variant_model(overrides: Sequence[str], default: str) -> tuple[str, list[str]]:
@@ -105,7 +111,8 @@ def cell_files_and_options(
     return chosen, dataclasses.replace(options, **cell.options)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
+    """A variant or cell name as the folder name its saved results get (``runs/suite-hard/old-defaults/lcoo``)."""
     return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-")
 
 
@@ -152,7 +159,7 @@ def run_suite(
                 log.warning("suite %s: %s skipped: needs files %s", suite, cell.name, list(cell.files))
                 continue
             cell_files, options = picked
-            where = Path(out) / _slug(variant) / _slug(cell.name) if out else None
+            where = Path(out) / slug(variant) / slug(cell.name) if out else None
             key = {"files": sorted(Path(p).name for p in cell_files), "model": variant_of_model,
                    **dataclasses.asdict(options)}
             result = _saved_cell(where, config, key) if resume or saved_only else None

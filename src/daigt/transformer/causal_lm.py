@@ -253,6 +253,12 @@ class CausalLMScorer:
         self.devices = resolve_devices(device)
         self._loaded: tuple[Any, list[torch.nn.Module]] | None = None
 
+    @classmethod
+    def from_config(cls, config: CausalLMConfig) -> CausalLMScorer:
+        """The scorer ``ensemble.causal_lm`` configures (models not loaded yet)."""
+        return cls(config.model, config.performer, config.max_length, config.batch_size, config.dtype, config.device,
+                   config.cache_dir)
+
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_loaded"] = None  # weights are reloaded from their files, never pickled with a fitted member
@@ -407,6 +413,61 @@ class CausalLMScorer:
         write_atomic(folder / f"{name}.npz", write)
 
 
+# ---- the zero-shot score ----------------------------------------------------------------------------------------
+ZERO_SHOT = "lp_mean"
+"""The feature used untrained: of all :data:`FEATURES` the one whose direction held on every corpus of
+``../shared/data`` (README, "Pseudo-labels guided by a causal LM")."""
+
+
+def zero_shot_scores(scorer: CausalLMScorer, texts: Sequence[str]) -> np.ndarray:
+    """Mean token log-probability per text (higher = more predictable = more machine-like), with no training.
+
+    Zero-shot, it cannot learn a training set's shortcuts, which is what the learned member did: on LCOO m4 it
+    ranks 0.93 against the member's 0.86. Within student essays of one prompt it is close to chance, so it
+    serves as a second opinion (``pseudo_label.guide``), not as a detector of its own. A text too short to have
+    one scored token (its first token has no context) gets the median of the others: no evidence either way,
+    where its raw value (0, the highest possible) would call it the most machine-like text of all."""
+    features = scorer.features(texts)
+    scores = features[ZERO_SHOT].to_numpy(dtype=np.float64, copy=True)
+    unscored = features["n_tokens"].to_numpy() <= 1
+    if unscored.any() and not unscored.all():
+        scores[unscored] = np.median(scores[~unscored])
+    return scores
+
+
+class CausalLMZeroShot(ClassifierMixin, BaseEstimator):
+    """:func:`zero_shot_scores` as a member: ``fit`` learns nothing (and scores no training text), ``predict_proba``
+    gives each text its rank among the texts scored together, so the column means the same on any domain."""
+
+    def __init__(self, model: str = CausalLMConfig.model, performer: str = CausalLMConfig.performer,
+                 max_length: int = CausalLMConfig.max_length, batch_size: int = CausalLMConfig.batch_size,
+                 dtype: str = CausalLMConfig.dtype, device: str = CausalLMConfig.device,
+                 cache_dir: str = CausalLMConfig.cache_dir) -> None:
+        self.model = model
+        self.performer = performer
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.dtype = dtype
+        self.device = device
+        self.cache_dir = cache_dir
+
+    def fit(self, X: Sequence[str], y: Sequence[int], groups: Sequence | None = None,
+            scorer: CausalLMScorer | None = None) -> CausalLMZeroShot:
+        """``X``, ``y`` and ``groups`` are ignored (the signature of :class:`CausalLMClassifier`)."""
+        self.scorer_ = scorer if scorer is not None else CausalLMScorer(
+            self.model, self.performer, self.max_length, self.batch_size, self.dtype, self.device, self.cache_dir)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X: Sequence[str]) -> np.ndarray:
+        scores = zero_shot_scores(self.scorer_, [str(t) for t in X])
+        machine = (pd.Series(scores).rank(method="average").to_numpy() - 0.5) / max(len(scores), 1)
+        return np.column_stack([1.0 - machine, machine])
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
 # ---- the learned member -----------------------------------------------------------------------------------------
 _LENGTH = FEATURES.index("n_tokens")
 _INTERACT = tuple(FEATURES.index(f) for f in ("lp_mean", "logrank_mean", "entropy_mean", "fast_detectgpt", "binoculars"))
@@ -518,6 +579,15 @@ class CausalLMClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
+def causal_lm_estimator(config: CausalLMConfig, seed: int) -> CausalLMClassifier | CausalLMZeroShot:
+    """The unfitted member ``ensemble.causal_lm`` configures: learned, or zero-shot (``zero_shot``)."""
+    if config.zero_shot:
+        return CausalLMZeroShot(model=config.model, performer=config.performer, max_length=config.max_length,
+                                batch_size=config.batch_size, dtype=config.dtype, device=config.device,
+                                cache_dir=config.cache_dir)
+    return CausalLMClassifier.from_config(config, seed)
+
+
 # ---- the time budget --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class BudgetCheck:
@@ -555,9 +625,12 @@ def check_time_budget(config: CausalLMConfig, test_texts: Sequence[str], train_t
     It scores the test texts and, per fit (``fits`` > 1 with the learned blend's folds), ``sample_size`` training
     texts; their stratified sample needs the labels, so a seeded sample of as many distinct training texts
     stands in for it (essays of one corpus have about the same length, and the time is about tokens)."""
-    scorer = CausalLMClassifier.from_config(config, seed).scorer()
+    scorer = CausalLMScorer.from_config(config)
     unique = list(dict.fromkeys(str(t) for t in train_texts))
-    n_train = len(unique) if config.sample_size == 0 else min(len(unique), config.sample_size * fits)
+    if config.zero_shot:  # no training text, unless the learned blend's folds score them all out of fold
+        n_train = len(unique) if fits > 1 else 0
+    else:
+        n_train = len(unique) if config.sample_size == 0 else min(len(unique), config.sample_size * fits)
     rows = np.sort(np.random.default_rng(seed).choice(len(unique), size=n_train, replace=False))
     estimate = scorer.estimate_seconds([*map(str, test_texts), *(unique[i] for i in rows)])
     return BudgetCheck(estimate, len(test_texts), n_train, config.time_budget_hours, scorer)
