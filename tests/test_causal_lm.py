@@ -412,3 +412,24 @@ def test_quality_floor_the_guide_lifts_an_unfamiliar_corpus(shared_data, tmp_pat
                                                            list(test["text"]), show_progress=False).scores)
             for name, extra in (("defaults", []), ("guided", guided))}
     assert aucs["guided"] >= M4_GUIDED_FLOOR and aucs["guided"] > aucs["defaults"] + 0.02, aucs
+
+
+def test_a_run_scores_each_text_once_for_the_guide_and_the_member_without_a_cache(tmp_path, monkeypatch):
+    """One scorer serves every use of the LM in a run: with the guide and the member on and no ``cache_dir``, the
+    model scores each test text once (not once per use) and the member reads the guide's rows."""
+    from daigt.pipeline import fit_predict
+
+    model = build_causal_lm(tmp_path / "lm")
+    texts, y, prompts = member_data(8)
+    train = pd.DataFrame({"text": texts[:30], "label": y[:30], "prompt_name": prompts[:30].astype(str)})
+    scored: list[str] = []
+    compute = CausalLMScorer.compute
+    monkeypatch.setattr(CausalLMScorer, "compute", lambda self, batch: scored.extend(batch) or compute(self, batch))
+    config = Config().with_overrides(["ensemble.causal_lm.model=" + str(model), "ensemble.causal_lm.max_length=24",
+                                      "ensemble.causal_lm.device=cpu", "tokenizer.vocab_size=300",
+                                      "ensemble.causal_lm.weight=0.2", "ensemble.causal_lm.sample_size=12",
+                                      "pseudo_label.guide=causal-lm"])
+    result = fit_predict(config, train, texts[30:], show_progress=False)
+    assert "causal_lm" in result.columns
+    assert len(scored) == len(set(scored)) == 10 + 12  # the test texts once, the member's training sample once
+    assert set(texts[30:]) <= set(scored)

@@ -162,6 +162,8 @@ class MemberInputs:
     tokenizer: BPETokenizer
     groups: np.ndarray | None
     corpora: np.ndarray | None
+    causal_lm_scorer: Any = None
+    """The run's one scorer of ``ensemble.causal_lm`` (:func:`causal_lm_scorer`), or ``None``."""
 
 
 def style_member(config: Config, inputs: MemberInputs) -> Member:
@@ -192,15 +194,15 @@ def causal_lm_member(config: Config, inputs: MemberInputs) -> Member | None:
     from daigt.transformer.causal_lm import causal_lm_estimator, check_time_budget  # torch: only when the member is on
 
     section = config.ensemble.causal_lm
-    fit_params: dict[str, Any] = {"groups": inputs.corpora}
+    fit_params: dict[str, Any] = {"groups": inputs.corpora, "scorer": inputs.causal_lm_scorer}
     if section.time_budget_hours > 0:
         fits = config.ensemble.stack.n_folds + 1 if config.ensemble.stack.enabled else 1
-        check = check_time_budget(section, inputs.test_texts, inputs.train_texts, fits, config.seed)
+        check = check_time_budget(section, inputs.test_texts, inputs.train_texts, fits, config.seed,
+                                  inputs.causal_lm_scorer)
         if not check.fits:
             log.warning(check.message())
             return None
         log.info(check.message())
-        fit_params["scorer"] = check.scorer  # loaded by the probe: the model loads once
     return Member("causal_lm", causal_lm_estimator(section, config.seed), inputs.train_texts,
                   inputs.test_texts, section.weight, fit_params)
 
@@ -260,8 +262,9 @@ def fit_predict(
     features = {"train": MatrixSize.of(X_train), "test": MatrixSize.of(X_test)}
     groups = train["prompt_name"].to_numpy() if "prompt_name" in train.columns else None
     corpora = train["file"].to_numpy() if "file" in train.columns else None
+    lm_scorer = causal_lm_scorer(config)
     members = extra_members(config, MemberInputs(train_texts, test_list, train_ids, test_ids, tokenizer, groups,
-                                                 corpora))
+                                                 corpora, lm_scorer))
     lengths = (train_ids.lengths, test_ids.lengths)
     del train_ids, test_ids  # a language-model member keeps its own reference
     with stages.stage("fit ensemble"):
@@ -270,7 +273,7 @@ def fit_predict(
         tfidf_members = ensemble.member_scores(X_test)
         scores = ensemble.combine(tfidf_members)
     if config.pseudo_label.enabled:
-        guide = pseudo_label_guide(config, test_list, stages)
+        guide = pseudo_label_guide(config, test_list, lm_scorer, stages)
         with stages.stage("pseudo-label refit"):
             refit = pseudo_labelled_ensemble(config, X_train, labels, X_test, scores, guide)
             if refit is not None:
@@ -302,28 +305,38 @@ def fit_predict(
     return FitResult(blend.scores(columns), columns, blend, tfidf_members, fitted, stages, n_train, features)
 
 
-def pseudo_label_guide(config: Config, test_texts: Sequence[str], stages: StageLog) -> np.ndarray | None:
-    """The causal LM's zero-shot scores of the test texts when ``pseudo_label.guide`` asks for them, else ``None``.
+def causal_lm_scorer(config: Config) -> Any:
+    """One scorer of ``ensemble.causal_lm`` for every use of the LM in a run (the member, the pseudo-label guide),
+    so its model loads once and no text is scored twice, with or without a ``cache_dir``; ``None`` when the run
+    does not use the LM (torch is then never imported)."""
+    guided = config.pseudo_label.enabled and config.pseudo_label.guide != "none"
+    if config.ensemble.causal_lm.weight <= 0 and not guided:
+        return None
+    from daigt.transformer.causal_lm import CausalLMScorer  # torch: only when the LM is used
+
+    return CausalLMScorer.from_config(config.ensemble.causal_lm)
+
+
+def pseudo_label_guide(config: Config, test_texts: Sequence[str], scorer: Any, stages: StageLog) -> np.ndarray | None:
+    """The causal LM's zero-shot scores of the test texts (from the run's ``scorer``) when ``pseudo_label.guide``
+    asks for them, else ``None``.
 
     ``None`` too, with one warning, when ``ensemble.causal_lm.time_budget_hours`` is set and a timed probe says
     the scoring would not fit: the pseudo-labels then come from the ensemble alone, as without a guide."""
     if config.pseudo_label.guide == "none":
         return None
-    from daigt.transformer.causal_lm import CausalLMScorer, check_time_budget, zero_shot_scores  # torch: lazily
+    from daigt.transformer.causal_lm import check_time_budget, zero_shot_scores  # torch: lazily
 
     section = config.ensemble.causal_lm
     with stages.stage("pseudo-label guide"):
         if section.time_budget_hours > 0:
-            check = check_time_budget(section, test_texts, [], seed=config.seed)
+            check = check_time_budget(section, test_texts, [], seed=config.seed, scorer=scorer)
             if not check.fits:
                 log.warning("pseudo-label guide SKIPPED: %s; pseudo-labels come from the ensemble alone. Fix: raise "
                             "ensemble.causal_lm.time_budget_hours (0 = no limit), lower ensemble.causal_lm."
                             "max_length, or run on a GPU", check.summary())
                 return None
             log.info("pseudo-label guide: %s", check.summary())
-            scorer = check.scorer
-        else:
-            scorer = CausalLMScorer.from_config(section)
         return zero_shot_scores(scorer, test_texts)
 
 

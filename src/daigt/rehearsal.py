@@ -154,7 +154,7 @@ def causal_lm_decisions(config: Config, train: pd.DataFrame) -> dict[str, bool]:
     wanted = {"member": section.weight > 0, "guide": pseudo.enabled and pseudo.guide != "none"}
     if not any(wanted.values()):
         return {}
-    from daigt.transformer.causal_lm import check_time_budget  # torch: only when the LM is used
+    from daigt.transformer.causal_lm import CausalLMScorer, check_time_budget  # torch: only when the LM is used
 
     n = min(HIDDEN_TEST_ROWS, len(train))
     stand_in = sample_rows(train, n, seed=config.seed)["text"].tolist()
@@ -162,11 +162,12 @@ def causal_lm_decisions(config: Config, train: pd.DataFrame) -> dict[str, bool]:
     fitted = sample_rows(train, limit, seed=config.seed) if 0 < limit < len(train) else train
     fits = config.ensemble.stack.n_folds + 1 if config.ensemble.stack.enabled else 1
     cold = replace(section, cache_dir="")
+    scorer = CausalLMScorer.from_config(cold)  # shared as in the scoring run: the model loads once
     decisions = {}
     for use, label, train_texts in (("member", "causal-LM member", fitted["text"].tolist()),
                                     ("guide", "pseudo-label guide", [])):  # the guide scores the test texts only
         if wanted[use]:
-            check = check_time_budget(cold, stand_in, train_texts, fits, config.seed)
+            check = check_time_budget(cold, stand_in, train_texts, fits, config.seed, scorer)
             say(f"{label}: the scoring run will {'use' if check.fits else 'SKIP'} it ({n:,} training essays "
                 f"standing in for the hidden test; {check.summary()})")
             decisions[use] = check.fits

@@ -252,6 +252,7 @@ class CausalLMScorer:
         self.performer_source = resolve_model(performer) if performer else None
         self.devices = resolve_devices(device)
         self._loaded: tuple[Any, list[torch.nn.Module]] | None = None
+        self._scored: dict[str, np.ndarray] = {}  # rows this scorer computed: one run's uses share it, cache or not
 
     @classmethod
     def from_config(cls, config: CausalLMConfig) -> CausalLMScorer:
@@ -262,6 +263,7 @@ class CausalLMScorer:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_loaded"] = None  # weights are reloaded from their files, never pickled with a fitted member
+        state["_scored"] = {}
         return state
 
     # -- settings --
@@ -380,6 +382,7 @@ class CausalLMScorer:
                 part = todo[start:start + chunk]
                 values = self.compute([by_hash[h] for h in part])
                 known.update(zip(part, values))
+                self._scored.update(zip(part, values))
                 self.save_shard(part, values)
         return pd.DataFrame(np.stack([known[h] for h in hashes]) if texts else np.zeros((0, len(FEATURES))),
                             columns=list(FEATURES))
@@ -388,14 +391,15 @@ class CausalLMScorer:
         return Path(self.cache_dir).expanduser() / f"causal_lm-{self.cache_key()}" if self.cache_dir else None
 
     def cached(self) -> dict[str, np.ndarray]:
-        """Every cached feature row of this model and these settings, by text hash."""
+        """Every cached feature row of this model and these settings, by text hash: the cache folder's and the
+        rows this scorer computed itself (so without a ``cache_dir`` it still never scores a text twice)."""
         folder = self.cache_path()
         rows: dict[str, np.ndarray] = {}
-        if folder is None or not folder.is_dir():
-            return rows
-        for shard in sorted(folder.glob("*.npz")):
-            with np.load(shard, allow_pickle=False) as data:
-                rows.update(zip(data["hashes"].astype(str), data["features"]))
+        if folder is not None and folder.is_dir():
+            for shard in sorted(folder.glob("*.npz")):
+                with np.load(shard, allow_pickle=False) as data:
+                    rows.update(zip(data["hashes"].astype(str), data["features"]))
+        rows.update(self._scored)
         return rows
 
     def save_shard(self, hashes: list[str], values: np.ndarray) -> None:
@@ -619,13 +623,14 @@ class BudgetCheck:
 
 
 def check_time_budget(config: CausalLMConfig, test_texts: Sequence[str], train_texts: Sequence[str], fits: int = 1,
-                      seed: int = 0) -> BudgetCheck:
+                      seed: int = 0, scorer: CausalLMScorer | None = None) -> BudgetCheck:
     """The member's scoring time in a run with these texts, against ``config.time_budget_hours``.
 
     It scores the test texts and, per fit (``fits`` > 1 with the learned blend's folds), ``sample_size`` training
     texts; their stratified sample needs the labels, so a seeded sample of as many distinct training texts
-    stands in for it (essays of one corpus have about the same length, and the time is about tokens)."""
-    scorer = CausalLMScorer.from_config(config)
+    stands in for it (essays of one corpus have about the same length, and the time is about tokens). ``scorer``:
+    the run's scorer of these settings, shared by its uses of the LM (loaded once; what it scored costs nothing)."""
+    scorer = scorer if scorer is not None else CausalLMScorer.from_config(config)
     unique = list(dict.fromkeys(str(t) for t in train_texts))
     if config.zero_shot:  # no training text, unless the learned blend's folds score them all out of fold
         n_train = len(unique) if fits > 1 else 0
